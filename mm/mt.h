@@ -1,0 +1,92 @@
+/*
+ * mm/mt.h - the maple-style RCU range tree that holds every mapping.
+ *
+ * API CONTRACT (shared by the tree and the mm core; extend, do not change
+ * these signatures). Implementation notes, node layout and the
+ * synchronization table are documented below by the tree's implementation.
+ *
+ * Keys are inclusive ranges [first, last] of 64-bit addresses, values are
+ * non-NULL pointers. Ranges never overlap. A NULL value means "empty".
+ *
+ * Readers call the lookup functions inside rcu_read_lock(); they take no lock.
+ * Writers (insert/store/erase/reserve/destroy) are serialised by the caller
+ * (the owning address space's lock held for writing).
+ *
+ * Errors are negative errno: -EINVAL (first > last, NULL entry where one is
+ * required), -EEXIST (insert overlaps), -ENOMEM (allocation failed: the tree
+ * is left exactly as it was), -ENOENT / -ENOMEM (gap search found nothing,
+ * see mt_gap_find).
+ */
+#ifndef KESTREL_MM_MT_H
+#define KESTREL_MM_MT_H
+
+#include "sync/env.h"
+
+struct mt_node;
+
+struct mt_range {
+	uint64_t first;
+	uint64_t last;
+};
+
+struct maple_tree {
+	struct mt_node *root;		/* (R) published with rcu_assign_pointer */
+	/* Writer-only state (W: the caller's writer lock). */
+	unsigned height;		/* (W) */
+	unsigned long nr_nodes;		/* (W) live nodes, including reserved */
+	struct mt_node *reserve;	/* (W) nodes set aside by mt_reserve */
+	unsigned nr_reserve;		/* (W) */
+};
+
+/* Set-up and tear-down. mt_destroy frees every node (after a grace period if
+ * readers may still be walking); values are not touched. */
+void mt_init(struct maple_tree *mt);
+void mt_destroy(struct maple_tree *mt);
+
+/* Readers (inside rcu_read_lock). Each returns the entry or NULL and, when r is
+ * non-NULL and an entry was found, its range.
+ *   mt_find   the entry covering addr
+ *   mt_seek   the lowest entry with last >= addr (covering or after addr)
+ *   mt_next   the lowest entry with first > addr
+ *   mt_prev   the highest entry with last < addr                           */
+void *mt_find(struct maple_tree *mt, uint64_t addr, struct mt_range *r);
+void *mt_seek(struct maple_tree *mt, uint64_t addr, struct mt_range *r);
+void *mt_next(struct maple_tree *mt, uint64_t addr, struct mt_range *r);
+void *mt_prev(struct maple_tree *mt, uint64_t addr, struct mt_range *r);
+
+/* Writers. mt_insert fails with -EEXIST if any address of [first, last] is
+ * occupied. mt_store overwrites whatever overlaps [first, last], trimming
+ * neighbours that stick out; entry NULL erases. mt_erase == mt_store(NULL). */
+int mt_insert(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry);
+int mt_store(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry);
+int mt_erase(struct maple_tree *mt, uint64_t first, uint64_t last);
+
+/* Gap search: a free, aligned range of size bytes inside [lo, hi] (inclusive
+ * bounds), highest such address if topdown, else lowest. 0 and *addr set, or
+ * -ENOMEM if none. align is a power of two >= 1. O(log n) via per-subtree
+ * largest-gap metadata. Writer lock or rcu_read_lock. */
+int mt_gap_find(struct maple_tree *mt, uint64_t lo, uint64_t hi, uint64_t size,
+		uint64_t align, bool topdown, uint64_t *addr);
+
+/* Transactions. mt_reserve sets aside enough nodes for nstores subsequent
+ * insert/store/erase calls, so that those cannot fail with -ENOMEM; 0 or
+ * -ENOMEM (nothing reserved). mt_reserve_release frees what was not used. */
+int mt_reserve(struct maple_tree *mt, unsigned nstores);
+void mt_reserve_release(struct maple_tree *mt);
+
+/* Accounting: live nodes and bytes (node size * nodes). */
+unsigned long mt_node_count(const struct maple_tree *mt);
+size_t mt_bytes(const struct maple_tree *mt);
+
+/* Debug: check every structural invariant; 0 or a negative code after
+ * printing what is wrong (writer lock held). */
+int mt_validate(struct maple_tree *mt);
+
+/* Iterate entries overlapping [first, last] in address order (RCU or writer). */
+#define mt_for_each(mt, entry, first, last, rng)                              \
+	for ((entry) = mt_seek((mt), (first), &(rng));                          \
+	     (entry) && (rng).first <= (last);                                  \
+	     (entry) = ((rng).last == UINT64_MAX) ? NULL :                      \
+		       mt_seek((mt), (rng).last + 1, &(rng)))
+
+#endif
