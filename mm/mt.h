@@ -81,6 +81,7 @@ size_t mt_bytes(const struct maple_tree *mt);
 /* Debug: check every structural invariant; 0 or a negative code after
  * printing what is wrong (writer lock held). */
 int mt_validate(struct maple_tree *mt);
+void mt_dump(const struct maple_tree *mt);
 
 /* Iterate entries overlapping [first, last] in address order (RCU or writer). */
 #define mt_for_each(mt, entry, first, last, rng)                              \

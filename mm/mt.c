@@ -1,0 +1,299 @@
+/*
+ * mm/mt.c - the range tree: node allocation, reservations, RCU freeing,
+ * accounting and the lock-free readers. Writers are in mt_write.c, gap search
+ * in mt_gap.c, validation in mt_debug.c; the design is in mt.h and mt_node.h.
+ *
+ * Reader correctness: a reader loads mt->root with rcu_dereference and walks
+ * child pointers the writer published with a release store (rcu_assign_pointer
+ * of the root after every new node was fully written). Nodes are never
+ * modified while reachable, so a reader sees one consistent version of every
+ * node it reaches. The only write to an unreachable-but-not-yet-freed node is
+ * the free overlay, which comes after `dead` is set; readers check `dead`
+ * after their reads (mt_node_dead) and restart from the root if it is set.
+ */
+#include "mm/mt_node.h"
+
+void mt_init(struct maple_tree *mt)
+{
+	mt->root = NULL;
+	mt->height = 0;
+	mt->nr_nodes = 0;
+	mt->reserve = NULL;
+	mt->nr_reserve = 0;
+}
+
+/* mt_node_get: a zeroed node from the reservation, else from env_alloc;
+ * NULL when env_alloc fails. Writer lock held. */
+struct mt_node *mt_node_get(struct maple_tree *mt)
+{
+	struct mt_node *n = mt->reserve;
+
+	if (n) {
+		mt->reserve = n->reserve_next;
+		mt->nr_reserve--;
+	} else {
+		n = env_alloc(sizeof(*n));
+		if (!n)
+			return NULL;
+		mt->nr_nodes++;
+	}
+	memset(n, 0, sizeof(*n));
+	return n;
+}
+
+/* mt_node_put_unused: give back a node that was never published (it goes to
+ * the reservation, so a failed store leaves a reservation as it found it). */
+void mt_node_put_unused(struct maple_tree *mt, struct mt_node *n)
+{
+	n->reserve_next = mt->reserve;
+	mt->reserve = n;
+	mt->nr_reserve++;
+}
+
+/* mt_node_kill: mark an unpublished node dead and push it on *chain. The
+ * release store orders the root publication before `dead`, and `dead` before
+ * the overlay writes (readers: mt_node_dead). */
+void mt_node_kill(struct mt_node *n, struct mt_node **chain)
+{
+	__atomic_store_n(&n->dead, 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_RELEASE);	/* dead before overlay */
+	n->free.next = *chain;
+	*chain = n;
+}
+
+static void mt_free_chain_rcu(struct rcu_head *h)
+{
+	struct mt_node *n = container_of(h, struct mt_node, free.rcu);
+
+	while (n) {
+		struct mt_node *next = n->free.next;
+
+		env_free(n, sizeof(*n));
+		n = next;
+	}
+}
+
+/* mt_free_chain: free n killed nodes after a grace period (one callback). */
+void mt_free_chain(struct maple_tree *mt, struct mt_node *chain, unsigned long n)
+{
+	if (!chain)
+		return;
+	mt->nr_nodes -= n;
+	call_rcu(&chain->free.rcu, mt_free_chain_rcu);
+}
+
+/* mt_kill_subtree: kill every node below and including n (depth-first). */
+static unsigned long mt_kill_subtree(struct mt_node *n, struct mt_node **chain)
+{
+	unsigned long count = 1;
+
+	if (n->type == MT_INTERNAL)
+		for (unsigned i = 0; i < n->nr; i++)
+			count += mt_kill_subtree(n->in.child[i], chain);
+	mt_node_kill(n, chain);
+	return count;
+}
+
+/* mt_destroy: unpublish everything, free the nodes after a grace period and
+ * the reservation at once. Writer lock held; entries are not touched. */
+void mt_destroy(struct maple_tree *mt)
+{
+	struct mt_node *root = mt->root, *chain = NULL;
+	unsigned long n = 0;
+
+	rcu_assign_pointer(mt->root, NULL);
+	if (root)
+		n = mt_kill_subtree(root, &chain);
+	mt_free_chain(mt, chain, n);
+	mt->height = 0;
+	mt_reserve_release(mt);
+}
+
+/* mt_store_worst_case: nodes one store may allocate in a tree of this height:
+ * at most MT_SPLIT_MAX per depth, one more depth, and a new root. */
+unsigned mt_store_worst_case(unsigned height)
+{
+	return MT_SPLIT_MAX * (height + 1) + 1;
+}
+
+/* mt_reserve: set aside nodes for nstores stores (each may grow the height by
+ * one). 0, or -ENOMEM with the reservation as it was. Writer lock held. */
+int mt_reserve(struct maple_tree *mt, unsigned nstores)
+{
+	unsigned long need = 0, got = 0;
+	struct mt_node *fresh = NULL;
+
+	for (unsigned i = 0; i < nstores; i++)
+		need += mt_store_worst_case(mt->height + i);
+	if (need <= mt->nr_reserve)
+		return 0;
+	need -= mt->nr_reserve;
+	for (; got < need; got++) {
+		struct mt_node *n = env_alloc(sizeof(*n));
+
+		if (!n)
+			goto out_free_fresh;
+		n->reserve_next = fresh;
+		fresh = n;
+	}
+	while (fresh) {
+		struct mt_node *n = fresh;
+
+		fresh = n->reserve_next;
+		mt_node_put_unused(mt, n);
+	}
+	mt->nr_nodes += got;
+	return 0;
+
+out_free_fresh:
+	while (fresh) {
+		struct mt_node *n = fresh;
+
+		fresh = n->reserve_next;
+		env_free(n, sizeof(*n));
+	}
+	return -ENOMEM;
+}
+
+/* mt_reserve_release: free reserved nodes that were not used (never
+ * published, so no grace period is needed). Writer lock held. */
+void mt_reserve_release(struct maple_tree *mt)
+{
+	while (mt->reserve) {
+		struct mt_node *n = mt->reserve;
+
+		mt->reserve = n->reserve_next;
+		env_free(n, sizeof(*n));
+		mt->nr_nodes--;
+	}
+	mt->nr_reserve = 0;
+}
+
+unsigned long mt_node_count(const struct maple_tree *mt)
+{
+	return mt->nr_nodes;
+}
+
+size_t mt_bytes(const struct maple_tree *mt)
+{
+	return (size_t)mt->nr_nodes * MT_NODE_SIZE;
+}
+
+/* mt_node_gap: largest gap below n, which covers [min, max]. */
+uint64_t mt_node_gap(const struct mt_node *n, uint64_t min, uint64_t max)
+{
+	uint64_t best = 0, lo, hi;
+
+	for (unsigned i = 0; i < n->nr; i++) {
+		if (n->type == MT_INTERNAL) {
+			if (n->in.gap[i] > best)
+				best = n->in.gap[i];
+		} else if (!n->leaf.slot[i]) {
+			mt_slot_range(n, i, min, max, &lo, &hi);
+			if (mt_gap_len(lo, hi) > best)
+				best = mt_gap_len(lo, hi);
+		}
+	}
+	return best;
+}
+
+/* mt_walk: the entry (or NULL for a gap) of the slot covering addr, and that
+ * slot's range in *r. Inside rcu_read_lock or with the writer lock; restarts
+ * if it reaches a node that died under it. */
+static void *mt_walk(struct maple_tree *mt, uint64_t addr, struct mt_range *r)
+{
+	struct mt_node *n;
+	uint64_t min, max, lo, hi;
+	void *p;
+
+retry:
+	n = rcu_dereference(mt->root);
+	min = 0;
+	max = UINT64_MAX;
+	if (!n) {
+		r->first = 0;
+		r->last = UINT64_MAX;
+		return NULL;
+	}
+	for (;;) {
+		unsigned i = mt_slot_find(n, addr);
+
+		mt_slot_range(n, i, min, max, &lo, &hi);
+		if (n->type == MT_LEAF)
+			p = rcu_dereference(n->leaf.slot[i]);
+		else
+			p = rcu_dereference(n->in.child[i]);
+		if (unlikely(mt_node_dead(n)))
+			goto retry;
+		if (n->type == MT_LEAF)
+			break;
+		n = p;
+		min = lo;
+		max = hi;
+	}
+	r->first = lo;
+	r->last = hi;
+	return p;
+}
+
+void *mt_find(struct maple_tree *mt, uint64_t addr, struct mt_range *r)
+{
+	struct mt_range slot;
+	void *e = mt_walk(mt, addr, &slot);
+
+	if (e && r)
+		*r = slot;
+	return e;
+}
+
+void *mt_seek(struct maple_tree *mt, uint64_t addr, struct mt_range *r)
+{
+	struct mt_range slot;
+	void *e;
+
+	for (;;) {
+		e = mt_walk(mt, addr, &slot);
+		if (e || slot.last == UINT64_MAX)
+			break;
+		addr = slot.last + 1;
+	}
+	if (e && r)
+		*r = slot;
+	return e;
+}
+
+void *mt_next(struct maple_tree *mt, uint64_t addr, struct mt_range *r)
+{
+	struct mt_range slot;
+	void *e;
+
+	if (addr == UINT64_MAX)
+		return NULL;
+	e = mt_seek(mt, addr + 1, &slot);
+	if (e && slot.first <= addr)
+		e = slot.last == UINT64_MAX ? NULL : mt_seek(mt, slot.last + 1, &slot);
+	if (e && r)
+		*r = slot;
+	return e;
+}
+
+void *mt_prev(struct maple_tree *mt, uint64_t addr, struct mt_range *r)
+{
+	struct mt_range slot;
+	void *e;
+
+	if (addr == 0)
+		return NULL;
+	addr--;
+	for (;;) {
+		e = mt_walk(mt, addr, &slot);
+		if (e && slot.last <= addr)
+			break;
+		if (slot.first == 0)
+			return NULL;
+		addr = slot.first - 1;
+	}
+	if (r)
+		*r = slot;
+	return e;
+}

@@ -1,0 +1,99 @@
+/*
+ * mm/mt_gap.c - free-gap search over the per-subtree largest-gap metadata.
+ *
+ * A gap is one NULL leaf slot (mt_node.h: gaps never span two slots), and
+ * every internal node records, per child, the largest gap below it. The search
+ * visits children in address order (descending when topdown), skips any whose
+ * largest gap is smaller than the request or which lies outside [lo, hi], and
+ * places the request exactly (clipped to [lo, hi], aligned) in the first gap
+ * that fits. A subtree is entered only if it holds a gap of the size asked
+ * for, so the walk is O(log n) except where clipping or alignment make such a
+ * gap unusable, which can only happen at the two edges of [lo, hi] or when
+ * alignment is coarse; then it backtracks to the next candidate.
+ */
+#include "mm/mt_node.h"
+
+struct mt_gapq {
+	uint64_t lo, hi, size, mask;
+	bool topdown;
+	uint64_t addr;		/* result */
+};
+
+/* mt_gap_fit: place the request in the gap [a, b]; true and q->addr set if
+ * it fits inside [lo, hi] at the requested alignment. */
+static bool mt_gap_fit(struct mt_gapq *q, uint64_t a, uint64_t b)
+{
+	uint64_t x;
+
+	if (a < q->lo)
+		a = q->lo;
+	if (b > q->hi)
+		b = q->hi;
+	if (a > b || b - a < q->size - 1)
+		return false;
+	if (q->topdown) {
+		x = (b - (q->size - 1)) & ~q->mask;
+		if (x < a)
+			return false;
+	} else {
+		x = (a + q->mask) & ~q->mask;
+		if (x < a || x > b || b - x < q->size - 1)
+			return false;
+	}
+	q->addr = x;
+	return true;
+}
+
+/* mt_gap_node: search the subtree n covering [min, max]. 1 found, 0 not
+ * found, -EAGAIN if a node died under an RCU reader (restart). */
+static int mt_gap_node(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint64_t max)
+{
+	unsigned nr = n->nr;
+	uint64_t lo, hi, gap;
+	void *p;
+	int ret;
+
+	for (unsigned j = 0; j < nr; j++) {
+		unsigned i = q->topdown ? nr - 1 - j : j;
+
+		mt_slot_range(n, i, min, max, &lo, &hi);
+		p = n->type == MT_LEAF ? rcu_dereference(n->leaf.slot[i])
+				       : (void *)rcu_dereference(n->in.child[i]);
+		gap = n->type == MT_LEAF ? (p ? 0 : mt_gap_len(lo, hi)) : n->in.gap[i];
+		if (unlikely(mt_node_dead(n)))
+			return -EAGAIN;
+		if (hi < q->lo || lo > q->hi || gap < q->size)
+			continue;
+		if (n->type == MT_LEAF) {
+			if (mt_gap_fit(q, lo, hi))
+				return 1;
+			continue;
+		}
+		ret = mt_gap_node(q, p, lo, hi);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int mt_gap_find(struct maple_tree *mt, uint64_t lo, uint64_t hi, uint64_t size,
+		uint64_t align, bool topdown, uint64_t *addr)
+{
+	struct mt_gapq q = { lo, hi, size, align - 1, topdown, 0 };
+	struct mt_node *root;
+	int ret;
+
+	if (!size || !align || (align & (align - 1)) || lo > hi)
+		return -EINVAL;
+	do {
+		root = rcu_dereference(mt->root);
+		if (!root)
+			ret = mt_gap_fit(&q, 0, UINT64_MAX);
+		else
+			ret = mt_gap_node(&q, root, 0, UINT64_MAX);
+	} while (ret == -EAGAIN);
+	if (!ret)
+		return -ENOMEM;
+	*addr = q.addr;
+	return 0;
+}

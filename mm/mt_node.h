@@ -1,0 +1,136 @@
+/*
+ * mm/mt_node.h - node layout and helpers private to the range tree (mt*.c).
+ *
+ * Every node is 256 bytes, aligned to 256 (four cache lines), and starts with
+ * an 8-byte header that is constant for the node's life except for `dead`:
+ *
+ *   range (leaf) node            internal node
+ *   +--------------------+       +--------------------+
+ *   | hdr: type nr dead  | 8     | hdr: type nr dead  | 8
+ *   | pivot[15]          | 120   | pivot[9]           | 72
+ *   | slot[16]           | 128   | child[10]          | 80
+ *   +--------------------+       | gap[10]            | 80
+ *        256                     | (unused)           | 16
+ *                                +--------------------+
+ *
+ * A node covers [min, max], known from its parent (root: [0, UINT64_MAX]).
+ * Slot i covers [pivot[i-1] + 1, pivot[i]], where pivot[-1] + 1 = min and the
+ * pivot of the last used slot (nr - 1) is implicitly max. Leaves cover every
+ * address: a NULL slot is a gap, and no two NULL slots are ever adjacent in
+ * address order, even across leaves, so each gap is exactly one slot and the
+ * largest-gap metadata is exact. gap[i] of an internal node is the largest
+ * NULL slot length anywhere below child[i] (saturated at UINT64_MAX for the
+ * 2^64-byte gap of an empty tree).
+ *
+ * Once freed, a node's first 24 body bytes are overlaid by the RCU free chain
+ * (rcu_head + next), which a reader that got the node before it died may
+ * still be reading. Hence the reader rule (mt_node_dead): read what you need
+ * from the node, then check `dead`; if set, the values may be garbage and the
+ * walk restarts from the root.
+ */
+#ifndef KESTREL_MM_MT_NODE_H
+#define KESTREL_MM_MT_NODE_H
+
+#include "mm/mt.h"
+#include "sync/rcu.h"
+
+#define MT_NODE_SIZE	256
+#define MT_LEAF_SLOTS	16
+#define MT_INT_SLOTS	10
+#define MT_LEAF_MIN	6	/* fill of a non-root leaf */
+#define MT_INT_MIN	3	/* fill of a non-root internal node */
+#define MT_MAX_HEIGHT	24	/* 3^24 leaves: unreachable with 64-bit keys */
+#define MT_SPLIT_MAX	5	/* new nodes per depth per store, at most */
+#define MT_SEQ_MAX	72	/* items of one depth of a store (<= 65) */
+
+enum mt_type { MT_LEAF = 1, MT_INTERNAL = 2 };
+
+struct mt_node {
+	uint8_t type;		/* (C) enum mt_type */
+	uint8_t nr;		/* (C) slots in use */
+	uint8_t dead;		/* (A) 0 -> 1 once, by the writer, after unpublishing */
+	uint8_t pad[5];
+	union {
+		struct {
+			uint64_t pivot[MT_LEAF_SLOTS - 1];	/* (C) */
+			void *slot[MT_LEAF_SLOTS];		/* (C) */
+		} leaf;
+		struct {
+			uint64_t pivot[MT_INT_SLOTS - 1];	/* (C) */
+			struct mt_node *child[MT_INT_SLOTS];	/* (C) */
+			uint64_t gap[MT_INT_SLOTS];		/* (C) */
+		} in;
+		struct {			/* (W) after death only */
+			struct rcu_head rcu;
+			struct mt_node *next;
+		} free;
+		struct mt_node *reserve_next;	/* (W) while in mt->reserve */
+	};
+} __attribute__((aligned(MT_NODE_SIZE)));
+
+_Static_assert(sizeof(struct mt_node) == MT_NODE_SIZE, "mt_node must be 256 bytes");
+_Static_assert(sizeof(((struct mt_node *)0)->free) <= 3 * sizeof(uint64_t),
+	       "free overlay must stay within pivot[0..2]");
+_Static_assert(MT_LEAF_MIN * 2 <= MT_LEAF_SLOTS + 1 && MT_INT_MIN * 2 <= MT_INT_SLOTS + 1,
+	       "an even split of an overfull node must satisfy the minimum fill");
+
+/* One element of the sequence a store rebuilds a depth from: a leaf range
+ * ending at `last`, or a child subtree whose max is `last`. */
+struct mt_item {
+	uint64_t last;
+	void *ptr;
+	uint64_t gap;	/* children only: largest gap below */
+};
+
+/* mt_node_dead: after reading fields of n, may they be trusted? The acquire
+ * fence orders those reads before the load of dead; it pairs with the release
+ * in mt_node_kill (dead is set before the free overlay is written). */
+static inline bool mt_node_dead(const struct mt_node *n)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&n->dead, __ATOMIC_ACQUIRE) != 0;
+}
+
+static inline const uint64_t *mt_pivots(const struct mt_node *n)
+{
+	return n->type == MT_LEAF ? n->leaf.pivot : n->in.pivot;
+}
+
+/* mt_slot_find: index of the slot of n covering addr (pivots are sorted). */
+static inline unsigned mt_slot_find(const struct mt_node *n, uint64_t addr)
+{
+	const uint64_t *piv = mt_pivots(n);
+	unsigned i = 0, last = n->nr - 1u;
+
+	while (i < last && piv[i] < addr)
+		i++;
+	return i;
+}
+
+/* mt_slot_range: [*lo, *hi] covered by slot i of n, which covers [min, max]. */
+static inline void mt_slot_range(const struct mt_node *n, unsigned i, uint64_t min,
+				 uint64_t max, uint64_t *lo, uint64_t *hi)
+{
+	const uint64_t *piv = mt_pivots(n);
+
+	*lo = i ? piv[i - 1] + 1 : min;
+	*hi = i + 1u < n->nr ? piv[i] : max;
+}
+
+/* mt_gap_len: length of [first, last], saturated at UINT64_MAX. */
+static inline uint64_t mt_gap_len(uint64_t first, uint64_t last)
+{
+	uint64_t len = last - first + 1;
+
+	return len ? len : UINT64_MAX;
+}
+
+/* Node allocation and RCU freeing (mt.c). */
+struct mt_node *mt_node_get(struct maple_tree *mt);
+void mt_node_put_unused(struct maple_tree *mt, struct mt_node *n);
+void mt_node_kill(struct mt_node *n, struct mt_node **chain);
+void mt_free_chain(struct maple_tree *mt, struct mt_node *chain, unsigned long n);
+uint64_t mt_node_gap(const struct mt_node *n, uint64_t min, uint64_t max);
+unsigned mt_store_worst_case(unsigned height);
+
+#endif

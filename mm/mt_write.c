@@ -1,0 +1,448 @@
+/*
+ * mm/mt_write.c - copy-on-write stores: insert, store (overwrite), erase.
+ *
+ * How a store works. Every store rebuilds, at every depth d of the tree, a
+ * contiguous *span* of nodes [smin[d], smax[d]] (the nodes containing lo[d]
+ * and hi[d], and all nodes between). Spans nest: each depth's span contains
+ * the one below it. The items of depth d are
+ *     the children of the span's nodes left of the span below
+ *   + the new nodes built for the depth below
+ *   + the children right of it,
+ * and, at the leaves, the entries left of `first`, the new [first, last], and
+ * the entries right of `last` (NULL neighbours merged, so gaps stay single
+ * slots). The items are split evenly into ceil(n / fan-out) new nodes. Old
+ * subtrees outside the spans are shared, not copied; old nodes inside the
+ * spans are replaced and freed after a grace period.
+ *
+ * Phases, so that a failure changes nothing:
+ *   1. plan (mt_plan): count items per depth; widen a span by one neighbour
+ *      node where a new node would be underfull or where a gap would be split
+ *      across two leaves; repeat until nothing changes;
+ *   2. allocate every node the plan needs (reservation first), or return
+ *      -ENOMEM having touched nothing;
+ *   3. build the new nodes bottom-up (private, invisible to readers);
+ *   4. publish the new root with one rcu_assign_pointer;
+ *   5. kill the replaced nodes (dead, then chained) and hand the chain to
+ *      call_rcu once.
+ * A depth that ends up with one item collapses (height shrinks); a root that
+ * splits gets a new root above it (height grows).
+ *
+ * Bounds: a span is at most two nodes either side of the span below, so a
+ * depth has at most 2*16 + 1 + 2*16 leaf items or 2*10 + 5 + 2*10 children,
+ * hence at most MT_SPLIT_MAX (5) new nodes per depth (mt_store_worst_case).
+ */
+#include "mm/mt_node.h"
+
+struct mt_seq {
+	unsigned n;
+	struct mt_item it[MT_SEQ_MAX];
+};
+
+struct mt_wr {
+	struct maple_tree *mt;
+	struct mt_node *root;		/* the version being replaced */
+	unsigned height;		/* its height */
+	uint64_t first, last;
+	void *entry;
+	uint64_t lo[MT_MAX_HEIGHT], hi[MT_MAX_HEIGHT];	/* span ends, addresses */
+	uint64_t smin[MT_MAX_HEIGHT], smax[MT_MAX_HEIGHT];	/* span bounds */
+	unsigned cnt[MT_MAX_HEIGHT], k[MT_MAX_HEIGHT];	/* items, new nodes */
+	unsigned top;			/* shallowest rebuilt depth */
+	bool grow, empty;
+	unsigned npool, used, from_reserve;
+	struct mt_node *pool[MT_SPLIT_MAX * (MT_MAX_HEIGHT + 1) + 1];
+};
+
+static unsigned mt_fanout(const struct mt_wr *wr, unsigned d)
+{
+	return d + 1 == wr->height ? MT_LEAF_SLOTS : MT_INT_SLOTS;
+}
+
+static unsigned mt_min_fill(const struct mt_wr *wr, unsigned d)
+{
+	return d + 1 == wr->height ? MT_LEAF_MIN : MT_INT_MIN;
+}
+
+/* mt_wdescend: the node at depth `depth` on the path to x in the tree under
+ * root, and its [*min, *max]. Writer only (no dead checks). */
+static struct mt_node *mt_wdescend(struct mt_node *n, uint64_t x, unsigned depth,
+				   uint64_t *min, uint64_t *max)
+{
+	uint64_t lo = 0, hi = UINT64_MAX;
+
+	for (unsigned d = 0; d < depth; d++) {
+		unsigned i = mt_slot_find(n, x);
+
+		mt_slot_range(n, i, lo, hi, &lo, &hi);
+		n = n->in.child[i];
+	}
+	*min = lo;
+	*max = hi;
+	return n;
+}
+
+/* mt_wentry: the entry (or NULL) at address x in the old tree. */
+static void *mt_wentry(const struct mt_wr *wr, uint64_t x)
+{
+	uint64_t min, max;
+	struct mt_node *n = mt_wdescend(wr->root, x, wr->height - 1, &min, &max);
+
+	return n->leaf.slot[mt_slot_find(n, x)];
+}
+
+static void mt_seq_push(struct mt_seq *s, uint64_t last, void *ptr, uint64_t gap, bool leaf)
+{
+	if (leaf && !ptr && s->n && !s->it[s->n - 1].ptr) {
+		s->it[s->n - 1].last = last;	/* extend the gap */
+		return;
+	}
+	KASSERT(s->n < MT_SEQ_MAX, "mt_seq_push: more than %d items", MT_SEQ_MAX);
+	s->it[s->n].last = last;
+	s->it[s->n].ptr = ptr;
+	s->it[s->n].gap = gap;
+	s->n++;
+}
+
+/* mt_collect: append the old items of depth d that lie in [a, b] (leaf
+ * entries clipped to b; children must lie wholly inside). */
+static void mt_collect(const struct mt_wr *wr, struct mt_seq *s, unsigned d,
+		       uint64_t a, uint64_t b)
+{
+	bool leaf = d + 1 == wr->height;
+	uint64_t x = a, min, max, lo, hi;
+
+	for (;;) {
+		struct mt_node *n = mt_wdescend(wr->root, x, d, &min, &max);
+
+		for (unsigned i = mt_slot_find(n, x); i < n->nr; i++) {
+			mt_slot_range(n, i, min, max, &lo, &hi);
+			if (lo > b)
+				break;
+			if (leaf) {
+				mt_seq_push(s, hi < b ? hi : b, n->leaf.slot[i], 0, true);
+				continue;
+			}
+			KASSERT(lo >= a && hi <= b, "mt_collect: child [%lx, %lx] straddles [%lx, %lx]",
+				(unsigned long)lo, (unsigned long)hi, (unsigned long)a, (unsigned long)b);
+			mt_seq_push(s, hi, n->in.child[i], n->in.gap[i], false);
+		}
+		if (max >= b)
+			return;
+		x = max + 1;
+	}
+}
+
+/* mt_level_seq: the items depth d is rebuilt from, given the nb new nodes
+ * built for depth d + 1 (ignored at the leaves). */
+static void mt_level_seq(const struct mt_wr *wr, unsigned d, struct mt_seq *s,
+			 const struct mt_item *below, unsigned nb)
+{
+	s->n = 0;
+	if (d + 1 == wr->height) {
+		if (wr->first > wr->smin[d])
+			mt_collect(wr, s, d, wr->smin[d], wr->first - 1);
+		mt_seq_push(s, wr->last, wr->entry, 0, true);
+		if (wr->last < wr->smax[d])
+			mt_collect(wr, s, d, wr->last + 1, wr->smax[d]);
+		return;
+	}
+	if (wr->smin[d + 1] > wr->smin[d])
+		mt_collect(wr, s, d, wr->smin[d], wr->smin[d + 1] - 1);
+	for (unsigned i = 0; i < nb; i++)
+		mt_seq_push(s, below[i].last, below[i].ptr, below[i].gap, false);
+	if (wr->smax[d + 1] < wr->smax[d])
+		mt_collect(wr, s, d, wr->smax[d + 1] + 1, wr->smax[d]);
+}
+
+/* mt_widen: grow the span of depth d by one neighbour node (left if there is
+ * one), and the spans above it so that spans still nest. */
+static void mt_widen(struct mt_wr *wr, unsigned d, bool left)
+{
+	if (left) {
+		wr->lo[d] = wr->smin[d] - 1;
+		for (unsigned e = 0; e < d; e++)
+			if (wr->lo[e] > wr->lo[d])
+				wr->lo[e] = wr->lo[d];
+	} else {
+		wr->hi[d] = wr->smax[d] + 1;
+		for (unsigned e = 0; e < d; e++)
+			if (wr->hi[e] < wr->hi[d])
+				wr->hi[e] = wr->hi[d];
+	}
+}
+
+/* mt_widen_for_gaps: if the leaf items start (end) with a gap that continues
+ * into the neighbouring leaf, take that leaf in. True if it widened. */
+static bool mt_widen_for_gaps(struct mt_wr *wr, const struct mt_seq *s)
+{
+	unsigned d = wr->height - 1;
+
+	if (!s->it[0].ptr && wr->smin[d] > 0 && !mt_wentry(wr, wr->smin[d] - 1)) {
+		mt_widen(wr, d, true);
+		return true;
+	}
+	if (!s->it[s->n - 1].ptr && wr->smax[d] < UINT64_MAX &&
+	    !mt_wentry(wr, wr->smax[d] + 1)) {
+		mt_widen(wr, d, false);
+		return true;
+	}
+	return false;
+}
+
+static void mt_plan_spans(struct mt_wr *wr)
+{
+	uint64_t min, max;
+
+	for (unsigned d = 0; d < wr->height; d++) {
+		mt_wdescend(wr->root, wr->lo[d], d, &min, &max);
+		wr->smin[d] = min;
+		mt_wdescend(wr->root, wr->hi[d], d, &min, &max);
+		wr->smax[d] = max;
+	}
+}
+
+/* mt_plan_counts: items and new nodes per depth, bottom-up. False if the
+ * leaf span had to widen (counts must be redone). */
+static bool mt_plan_counts(struct mt_wr *wr, struct mt_seq *s)
+{
+	struct mt_item below[MT_SPLIT_MAX] = { { 0 } };
+	unsigned nb = 0;
+
+	for (unsigned d = wr->height; d-- > 0;) {
+		mt_level_seq(wr, d, s, below, nb);
+		if (d + 1 == wr->height && mt_widen_for_gaps(wr, s))
+			return false;
+		wr->cnt[d] = s->n;
+		wr->k[d] = (s->n + mt_fanout(wr, d) - 1) / mt_fanout(wr, d);
+		KASSERT(wr->k[d] <= MT_SPLIT_MAX, "mt_plan_counts: %u new nodes at depth %u",
+			wr->k[d], d);
+		nb = wr->k[d];
+	}
+	return true;
+}
+
+/* mt_plan: decide spans, counts and the new shape; allocates nothing. */
+static void mt_plan(struct mt_wr *wr)
+{
+	struct mt_seq s;
+	unsigned d;
+
+again:
+	mt_plan_spans(wr);
+	if (!mt_plan_counts(wr, &s))
+		goto again;
+	for (wr->top = 0; wr->top + 1 < wr->height && wr->cnt[wr->top] == 1; wr->top++)
+		;
+	for (d = wr->top + 1; d < wr->height; d++) {
+		if (wr->k[d] > 1 || wr->cnt[d] >= mt_min_fill(wr, d))
+			continue;
+		KASSERT(wr->smin[d] > 0 || wr->smax[d] < UINT64_MAX,
+			"mt_plan: underfull depth %u spans everything", d);
+		mt_widen(wr, d, wr->smin[d] > 0);
+		goto again;
+	}
+	wr->grow = wr->top == 0 && wr->k[0] > 1;
+	/* One leaf item with everything above collapsed: the whole space. */
+	wr->empty = wr->top + 1 == wr->height && wr->cnt[wr->top] == 1 && !wr->entry;
+}
+
+/* mt_pool_fill: get every node the plan needs; -ENOMEM (nothing taken). */
+static int mt_pool_fill(struct mt_wr *wr)
+{
+	unsigned need = wr->grow;
+
+	if (!wr->empty)
+		for (unsigned d = wr->top; d < wr->height; d++)
+			need += wr->k[d];
+	KASSERT(need <= ARRAY_SIZE(wr->pool), "mt_pool_fill: %u nodes", need);
+	wr->from_reserve = need < wr->mt->nr_reserve ? need : wr->mt->nr_reserve;
+	for (wr->npool = 0; wr->npool < need; wr->npool++) {
+		wr->pool[wr->npool] = mt_node_get(wr->mt);
+		if (!wr->pool[wr->npool])
+			goto out_put_pool;
+	}
+	wr->used = 0;
+	return 0;
+
+out_put_pool:
+	while (wr->npool > wr->from_reserve) {
+		env_free(wr->pool[--wr->npool], MT_NODE_SIZE);
+		wr->mt->nr_nodes--;
+	}
+	while (wr->npool)
+		mt_node_put_unused(wr->mt, wr->pool[--wr->npool]);
+	return -ENOMEM;
+}
+
+/* mt_fill_node: make n hold items[0..cnt) of the given type; start is the
+ * first address of items[0]. Returns the largest gap below n. */
+static uint64_t mt_fill_node(struct mt_node *n, enum mt_type type,
+			     const struct mt_item *items, unsigned cnt, uint64_t start)
+{
+	uint64_t gap = 0;
+
+	n->type = type;
+	n->nr = (uint8_t)cnt;
+	for (unsigned i = 0; i < cnt; i++) {
+		uint64_t g = items[i].gap;
+
+		if (type == MT_LEAF) {
+			uint64_t lo = i ? items[i - 1].last + 1 : start;
+
+			n->leaf.slot[i] = items[i].ptr;
+			g = items[i].ptr ? 0 : mt_gap_len(lo, items[i].last);
+		} else {
+			n->in.child[i] = items[i].ptr;
+			n->in.gap[i] = g;
+		}
+		if (i + 1 < cnt && type == MT_LEAF)
+			n->leaf.pivot[i] = items[i].last;
+		else if (i + 1 < cnt)
+			n->in.pivot[i] = items[i].last;
+		if (g > gap)
+			gap = g;
+	}
+	return gap;
+}
+
+/* mt_split: build the k[d] new nodes of depth d from s; their items in out. */
+static unsigned mt_split(struct mt_wr *wr, unsigned d, const struct mt_seq *s,
+			 struct mt_item *out)
+{
+	enum mt_type type = d + 1 == wr->height ? MT_LEAF : MT_INTERNAL;
+	unsigned k = wr->k[d];
+
+	KASSERT(s->n == wr->cnt[d], "mt_split: depth %u has %u items, planned %u",
+		d, s->n, wr->cnt[d]);
+	for (unsigned j = 0; j < k; j++) {
+		unsigned a = j * s->n / k, b = (j + 1) * s->n / k;
+		uint64_t start = a ? s->it[a - 1].last + 1 : wr->smin[d];
+		struct mt_node *n = wr->pool[wr->used++];
+
+		out[j].gap = mt_fill_node(n, type, &s->it[a], b - a, start);
+		out[j].ptr = n;
+		out[j].last = s->it[b - 1].last;
+	}
+	return k;
+}
+
+/* mt_build: build the new nodes bottom-up; returns the new root. */
+static struct mt_node *mt_build(struct mt_wr *wr)
+{
+	struct mt_item below[MT_SPLIT_MAX];
+	struct mt_seq s;
+	unsigned nb = 0;
+	struct mt_node *root;
+
+	if (wr->empty)
+		return NULL;
+	for (unsigned d = wr->height; d-- > wr->top;) {
+		mt_level_seq(wr, d, &s, below, nb);
+		nb = mt_split(wr, d, &s, below);
+	}
+	if (!wr->grow)
+		return below[0].ptr;
+	root = wr->pool[wr->used++];
+	mt_fill_node(root, MT_INTERNAL, below, nb, 0);
+	return root;
+}
+
+/* mt_retire: after the new root is published, kill every node of the old
+ * spans, deepest first (a walk to depth d only reads depths < d, which are
+ * not yet overlaid), and free them all after one grace period. */
+static void mt_retire(struct mt_wr *wr)
+{
+	struct mt_node *chain = NULL, *n;
+	unsigned long count = 0;
+	uint64_t min, max;
+
+	for (unsigned d = wr->height; d-- > 0;) {
+		uint64_t x = wr->smin[d];
+
+		for (;;) {
+			n = mt_wdescend(wr->root, x, d, &min, &max);
+			mt_node_kill(n, &chain);
+			count++;
+			if (max >= wr->smax[d])
+				break;
+			x = max + 1;
+		}
+	}
+	mt_free_chain(wr->mt, chain, count);
+}
+
+/* mt_store_empty: the first store into an empty tree: one leaf. */
+static int mt_store_empty(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
+{
+	struct mt_item it[3];
+	unsigned n = 0;
+	struct mt_node *leaf;
+
+	if (!entry)
+		return 0;
+	leaf = mt_node_get(mt);
+	if (!leaf)
+		return -ENOMEM;
+	if (first > 0)
+		it[n++] = (struct mt_item){ first - 1, NULL, 0 };
+	it[n++] = (struct mt_item){ last, entry, 0 };
+	if (last < UINT64_MAX)
+		it[n++] = (struct mt_item){ UINT64_MAX, NULL, 0 };
+	mt_fill_node(leaf, MT_LEAF, it, n, 0);
+	mt->height = 1;
+	rcu_assign_pointer(mt->root, leaf);
+	return 0;
+}
+
+/* mt_store: make [first, last] map to entry (NULL: erase), trimming or
+ * splitting whatever overlapped. 0, -EINVAL, or -ENOMEM with the tree (and
+ * any reservation) unchanged. Writer lock held. */
+int mt_store(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
+{
+	struct mt_wr wr;	/* ~2 KiB; the plan and build phases add ~1.7 KiB */
+	struct mt_node *root;
+	int err;
+
+	if (first > last)
+		return -EINVAL;
+	if (!mt->root)
+		return mt_store_empty(mt, first, last, entry);
+	wr.mt = mt;
+	wr.root = mt->root;
+	wr.height = mt->height;
+	wr.first = first;
+	wr.last = last;
+	wr.entry = entry;
+	for (unsigned d = 0; d < wr.height; d++) {
+		wr.lo[d] = first;
+		wr.hi[d] = last;
+	}
+	mt_plan(&wr);
+	err = mt_pool_fill(&wr);
+	if (err)
+		return err;
+	root = mt_build(&wr);
+	KASSERT(wr.used == wr.npool, "mt_store: used %u of %u nodes", wr.used, wr.npool);
+	DEBUG_YIELD();
+	mt->height = wr.empty ? 0 : wr.grow ? wr.height + 1 : wr.height - wr.top;
+	rcu_assign_pointer(mt->root, root);
+	DEBUG_YIELD();
+	mt_retire(&wr);
+	return 0;
+}
+
+int mt_insert(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
+{
+	struct mt_range r;
+
+	if (first > last || !entry)
+		return -EINVAL;
+	if (mt_seek(mt, first, &r) && r.first <= last)
+		return -EEXIST;
+	return mt_store(mt, first, last, entry);
+}
+
+int mt_erase(struct maple_tree *mt, uint64_t first, uint64_t last)
+{
+	return mt_store(mt, first, last, NULL);
+}

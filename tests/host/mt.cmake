@@ -1,0 +1,4 @@
+# The range tree (mm/mt*.c): unit/property, allocation-failure injection and
+# RCU torture tests, all label "host". Time bounds hold under ASan+UBSan.
+kestrel_test(mt_prop LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mt_prop.c
+             LIBS kestrel_mt TIMEOUT 120)
