@@ -54,7 +54,7 @@ static inline void ut_fault_install(void)
 }
 
 /* ut_try_load: *v = *p; returns 1 (and fills ut_last_fault) if it faulted. */
-static inline __attribute__((noinline)) int ut_try_load(const volatile uint64_t *p, uint64_t *v)
+static __attribute__((noinline, unused)) int ut_try_load(const volatile uint64_t *p, uint64_t *v)
 {
 	if (sigsetjmp(ut_jb, 1))
 		return 1;
@@ -65,7 +65,7 @@ static inline __attribute__((noinline)) int ut_try_load(const volatile uint64_t 
 }
 
 /* ut_try_store: *p = v; returns 1 (and fills ut_last_fault) if it faulted. */
-static inline __attribute__((noinline)) int ut_try_store(volatile uint64_t *p, uint64_t v)
+static __attribute__((noinline, unused)) int ut_try_store(volatile uint64_t *p, uint64_t v)
 {
 	if (sigsetjmp(ut_jb, 1))
 		return 1;
