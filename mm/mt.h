@@ -84,9 +84,9 @@ int mt_validate(struct maple_tree *mt);
 void mt_dump(const struct maple_tree *mt);
 
 /* Iterate entries overlapping [first, last] in address order (RCU or writer). */
-#define mt_for_each(mt, entry, first, last, rng)                              \
-	for ((entry) = mt_seek((mt), (first), &(rng));                          \
-	     (entry) && (rng).first <= (last);                                  \
+#define mt_for_each(mt, entry, from, to, rng)                                \
+	for ((entry) = mt_seek((mt), (from), &(rng));                           \
+	     (entry) && (rng).first <= (to);                                    \
 	     (entry) = ((rng).last == UINT64_MAX) ? NULL :                      \
 		       mt_seek((mt), (rng).last + 1, &(rng)))
 

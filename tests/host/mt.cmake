@@ -2,3 +2,5 @@
 # RCU torture tests, all label "host". Time bounds hold under ASan+UBSan.
 kestrel_test(mt_prop LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mt_prop.c
              LIBS kestrel_mt TIMEOUT 120)
+kestrel_test(mt_inject LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mt_inject.c
+             LIBS kestrel_mt TIMEOUT 120)
