@@ -223,6 +223,7 @@ retry:
 			p = rcu_dereference(n->leaf.slot[i]);
 		else
 			p = rcu_dereference(n->in.child[i]);
+		DEBUG_YIELD();	/* torture: let the writer kill n right here */
 		if (unlikely(mt_node_dead(n)))
 			goto retry;
 		if (n->type == MT_LEAF)

@@ -4,3 +4,5 @@ kestrel_test(mt_prop LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mt_prop.c
              LIBS kestrel_mt TIMEOUT 120)
 kestrel_test(mt_inject LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mt_inject.c
              LIBS kestrel_mt TIMEOUT 120)
+kestrel_test(mt_torture LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mt_torture.c
+             LIBS kestrel_mt TIMEOUT 60)
