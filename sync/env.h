@@ -29,6 +29,13 @@
  *   preempt_disable(), preempt_enable()    pin to cpu_self() (no-op on host,
  *                                          where a thread *is* its CPU)
  *   cpu_relax()                            spin-wait hint
+ *   spin_wait(unsigned *spins)             called in every spin-wait loop
+ *                                          iteration: kernel = cpu_relax();
+ *                                          host = pause, and sched_yield()
+ *                                          every 64 spins, because host
+ *                                          "CPUs" outnumber real cores and a
+ *                                          preempted lock holder or next
+ *                                          ticket must get to run
  *   void *env_thread_self(void)            opaque id of the running thread,
  *                                          used for sleeping-lock ownership
  * Schedule perturbation (STYLE.md item 18)

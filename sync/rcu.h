@@ -9,8 +9,8 @@
  *   call_rcu(head, fn)                   run fn(head) after a grace period
  *   synchronize_rcu()                    wait for a grace period (may sleep)
  *   rcu_barrier()                        wait for all queued callbacks
- *   rcu_thread_online()/_offline()       host: register the calling thread
- *                                        (done by hostcpu_register); kernel: no-op
+ *   rcu_register_thread()                host: register the calling thread
+ *   rcu_unregister_thread()              (hostcpu_register does it); kernel: no-op
  *
  * Host: liburcu's "memb" flavour. Its read side is a per-thread nesting
  * counter and a compiler barrier, with no fence: the writer pays instead, via

@@ -43,6 +43,14 @@ unsigned cpu_count(void);
 #define preempt_enable()  do { } while (0)
 #define cpu_relax()       __builtin_ia32_pause()
 
+static inline void spin_wait(unsigned *spins)
+{
+	if ((++*spins & 63) == 0)
+		sched_yield();
+	else
+		cpu_relax();
+}
+
 static inline void *env_thread_self(void)
 {
 	return (void *)pthread_self();

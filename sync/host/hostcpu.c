@@ -32,7 +32,7 @@ int hostcpu_register_id(int id)
 	if (!ck_pr_cas_8(&slot_used[id], 0, 1))
 		return -EBUSY;
 	hostcpu_self_id = id;
-	rcu_thread_online();
+	rcu_register_thread();
 	return 0;
 }
 
@@ -48,7 +48,7 @@ int hostcpu_register(void)
 void hostcpu_unregister(void)
 {
 	KASSERT(hostcpu_self_id >= 0, "hostcpu_unregister: not registered");
-	rcu_thread_offline();
+	rcu_unregister_thread();
 	ck_pr_store_8(&slot_used[hostcpu_self_id], 0);
 	hostcpu_self_id = -1;
 }

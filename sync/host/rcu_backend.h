@@ -5,9 +5,9 @@
 #ifndef _LGPL_SOURCE
 #define _LGPL_SOURCE	/* inline read-side fast paths from urcu/static/ */
 #endif
+#define URCU_API_MAP	/* keep the rcu_* -> urcu_memb_* name maps */
 #include <urcu/urcu-memb.h>
 
-#define rcu_thread_online()  urcu_memb_register_thread()
-#define rcu_thread_offline() urcu_memb_unregister_thread()
+/* rcu_register_thread()/rcu_unregister_thread() come from the map above. */
 
 #endif

@@ -1,0 +1,3 @@
+# sync/ tests: unit tests and torture tests (label host).
+kestrel_test(sync_unit LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/sync_unit.c
+             LIBS kestrel_sync TIMEOUT 120)
