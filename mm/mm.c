@@ -1,0 +1,176 @@
+/*
+ * mm/mm.c - address-space lifetime: create, fork, exit teardown, the mm
+ * lock and RSS.
+ */
+#include "mm/vma.h"
+#include "mm/pgtable.h"
+#include "mm/tlb.h"
+
+#define MM_RSS_BATCH 32
+
+/* mm_create: an empty address space; NULL when out of memory. */
+struct mm *mm_create(void)
+{
+	struct mm *mm = env_alloc(sizeof(*mm));
+	int i;
+
+	if (!mm)
+		return NULL;
+	memset(mm, 0, sizeof(*mm));
+	for (i = 0; i < MM_NR_RSS; i++)
+		if (pcpu_counter_init(&mm->rss[i], MM_RSS_BATCH))
+			goto out_free_rss;
+	if (pmap_init(&mm->pmap))
+		goto out_free_rss;
+	mt_init(&mm->mt);
+	rwsem_init(&mm->lock, "mm");
+	mm->mmap_base = MM_MMAP_BASE;
+	mm->brk_start = mm->brk = MM_BRK_BASE;
+	mm->rlimit_as = MM_NO_LIMIT;
+	return mm;
+
+out_free_rss:
+	while (i-- > 0)
+		pcpu_counter_destroy(&mm->rss[i]);
+	env_free(mm, sizeof(*mm));
+	return NULL;
+}
+
+/* mm_destroy: exit teardown: unmap everything, return every frame and
+ * table page, free the mm. No CPU other than the caller may use mm. */
+void mm_destroy(struct mm *mm)
+{
+	struct tlb_gather tlb;
+	struct mt_range rng;
+	struct vma *v;
+
+	mm_lock_write(mm);
+	tlb_gather_init(&tlb, mm);
+	mt_for_each(&mm->mt, v, 0, UINT64_MAX, rng) {
+		vma_write_begin(v);
+		pt_zap(mm, v->start, v->end, &tlb);
+		vma_retire(v, &tlb);
+	}
+	pt_free_all(&mm->pmap, &tlb);
+	tlb_finish(&tlb);
+	mm_unlock_write(mm);
+	mt_destroy(&mm->mt);
+	pmap_fini(&mm->pmap);
+	for (int i = 0; i < MM_NR_RSS; i++) {
+		KASSERT(pcpu_counter_sum(&mm->rss[i]) == 0, "mm_destroy: rss[%d] leak", i);
+		pcpu_counter_destroy(&mm->rss[i]);
+	}
+	rwsem_destroy(&mm->lock);
+	env_free(mm, sizeof(*mm));
+}
+
+/* mm_lock_*: the mm rwsem; a CPU about to block stops holding back
+ * shootdowns (mm/pmap.h), since the lock holder may be waiting for them. */
+void mm_lock_write(struct mm *mm)
+{
+	if (down_write_trylock(&mm->lock))
+		return;
+	pmap_cpu_sleep_begin();
+	down_write(&mm->lock);
+	pmap_cpu_sleep_end();
+}
+
+void mm_unlock_write(struct mm *mm)
+{
+	up_write(&mm->lock);
+}
+
+void mm_lock_read(struct mm *mm)
+{
+	if (down_read_trylock(&mm->lock))
+		return;
+	pmap_cpu_sleep_begin();
+	down_read(&mm->lock);
+	pmap_cpu_sleep_end();
+}
+
+void mm_unlock_read(struct mm *mm)
+{
+	up_read(&mm->lock);
+}
+
+/* mm_rss: exact when no fault or operation runs concurrently. */
+int64_t mm_rss(struct mm *mm, enum mm_rss type)
+{
+	return pcpu_counter_sum(&mm->rss[type]);
+}
+
+/* fork_prepare: give child a copy of every parent vma (not yet published)
+ * and every PTE table the copy will need. 0 or -ENOMEM; on failure the
+ * child holds whatever was made and is destroyed by the caller. */
+static int fork_prepare(struct mm *parent, struct mm *child, struct vma **copies)
+{
+	struct mt_range rng;
+	struct vma *v;
+
+	*copies = NULL;
+	if (parent->nr_vmas && mt_reserve(&child->mt, (unsigned)parent->nr_vmas))
+		return -ENOMEM;
+	mt_for_each(&parent->mt, v, 0, UINT64_MAX, rng) {
+		struct vma *c = env_alloc(sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		vma_init(c, child, v->start, v->end, (int)v->prot, v->flags, v->obj, v->pgoff);
+		c->retire_next = *copies;
+		*copies = c;
+		if (pt_prealloc(&child->pmap, &parent->pmap, v->start, v->end, 0))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* mm_fork: a copy of parent whose private pages are shared copy-on-write
+ * (both sides write-protected, one batched flush of the parent) and whose
+ * shared mappings stay shared. 0 and *out, or -ENOMEM with parent unchanged. */
+int mm_fork(struct mm *parent, struct mm **out)
+{
+	struct mm *child = mm_create();
+	struct vma *copies, *c;
+	struct tlb_gather tlb;
+	int err;
+
+	if (!child)
+		return -ENOMEM;
+	mm_lock_write(parent);
+	err = fork_prepare(parent, child, &copies);
+	if (err)
+		goto out_destroy_child;
+	/* Point of no return. */
+	tlb_gather_init(&tlb, parent);
+	while ((c = copies)) {
+		struct vma *pv = vma_find(parent, c->start);
+
+		copies = c->retire_next;
+		vma_write_begin(pv);
+		pt_copy(child, parent, c->start, c->end, !(c->flags & VM_SHARED), &tlb);
+		vma_write_end(pv);
+		if (c->obj)
+			vm_object_get(c->obj);
+		vma_insert(child, c);
+	}
+	tlb_finish(&tlb);
+	mt_reserve_release(&child->mt);
+	child->mmap_base = parent->mmap_base;
+	child->brk_start = parent->brk_start;
+	child->brk = parent->brk;
+	child->rlimit_as = parent->rlimit_as;
+	mm_unlock_write(parent);
+	*out = child;
+	return 0;
+
+out_destroy_child:
+	while ((c = copies)) {
+		copies = c->retire_next;
+		vma_free_unused(c);
+	}
+	mt_reserve_release(&child->mt);
+	mm_unlock_write(parent);
+	mm_destroy(child);
+	return err;
+}

@@ -1,0 +1,402 @@
+/*
+ * mm/pgtable.c - page-table walks and range operations (see mm/pgtable.h).
+ *
+ * Range operations visit each existing PTE table that intersects the range
+ * and change its entries under that table's lock; absent subtrees are
+ * skipped whole. Every caller holds mm->lock for writing and has bumped the
+ * seq of each vma whose PTEs it changes (mm/fault.c explains why that makes
+ * a lock-free fault back out).
+ */
+#include "mm/pgtable.h"
+#include "mm/tlb.h"
+
+static inline pte_t *pt_entry(paddr_t table, uint64_t va, int level)
+{
+	return (pte_t *)pmap_pa_kva(table) + pt_index(va, level);
+}
+
+/* pt_walk: the PTE slot of va, or NULL if a level is absent; *ptp = the PTE
+ * table's page. Lock-free (tables are not freed while the mm lives). */
+pte_t *pt_walk(struct pmap *pm, uint64_t va, struct page **ptp)
+{
+	paddr_t table = pm->root;
+
+	for (int level = PT_LEVELS - 1; level > 0; level--) {
+		pte_t v = pte_load(pt_entry(table, va, level));
+
+		if (!pte_present(v))
+			return NULL;
+		table = pte_pa(v);
+	}
+	*ptp = pmap_pa_page(table);
+	return pt_entry(table, va, 0);
+}
+
+/* pt_walk_alloc: like pt_walk, allocating absent levels; NULL if a table
+ * could not be allocated (levels installed so far stay: they are empty). */
+pte_t *pt_walk_alloc(struct pmap *pm, uint64_t va, struct page **ptp)
+{
+	paddr_t table = pm->root;
+
+	for (int level = PT_LEVELS - 1; level > 0; level--) {
+		pte_t *e = pt_entry(table, va, level);
+		pte_t v = pte_load(e);
+
+		if (!pte_present(v)) {
+			struct page *np = pmap_page_alloc(PG_PT | PMAP_ZERO);
+			pte_t nv;
+
+			if (!np)
+				return NULL;
+			np->level = (uint32_t)(level - 1);
+			nv = pte_table(pmap_page_pa(np));
+			/* ck CAS is a full barrier: the zeroed table is visible
+			 * before the entry that publishes it. */
+			if (ck_pr_cas_64_value((uint64_t *)e, 0, nv, (uint64_t *)&v)) {
+				v = nv;
+				ck_pr_inc_64(&pm->nr_pt);
+			} else {
+				pmap_page_free(np);	/* lost the race; never published */
+			}
+		}
+		table = pte_pa(v);
+	}
+	*ptp = pmap_pa_page(table);
+	return pt_entry(table, va, 0);
+}
+
+typedef void (*pt_leaf_fn)(struct page *ptp, pte_t *pte, uint64_t va, unsigned n,
+			   void *arg);
+
+/* pt_for_each_leaf: call fn for each existing PTE table intersecting
+ * [start, end) with the first slot in range, its va and the slot count. */
+static void pt_for_each_leaf(struct pmap *pm, uint64_t start, uint64_t end,
+			     pt_leaf_fn fn, void *arg)
+{
+	uint64_t va = start;
+
+	while (va < end) {
+		paddr_t table = pm->root;
+		int level;
+
+		for (level = PT_LEVELS - 1; level > 0; level--) {
+			pte_t v = pte_load(pt_entry(table, va, level));
+
+			if (!pte_present(v))
+				break;
+			table = pte_pa(v);
+		}
+		uint64_t span = pt_span(level == 0 ? 1 : level);
+		uint64_t next = (va & ~(span - 1)) + span;
+
+		if (next > end || next == 0)
+			next = end;
+		if (level == 0)
+			fn(pmap_pa_page(table), pt_entry(table, va, 0), va,
+			   (unsigned)((next - va) >> PAGE_SHIFT), arg);
+		va = next;
+	}
+}
+
+struct pt_zap_arg {
+	struct mm *mm;
+	struct tlb_gather *tlb;
+};
+
+/* page_unmapped: one PTE mapping pg was cleared in mm. */
+static void page_unmapped(struct mm *mm, struct page *pg, struct tlb_gather *tlb)
+{
+	if (pg->flags & PG_ZERO)
+		return;
+	ck_pr_dec_32((uint32_t *)&pg->mapcount);
+	pcpu_counter_add(&mm->rss[rss_type_of(pg)], -1);
+	if (ck_pr_faa_32(&pg->refcount, (uint32_t)-1) == 1)
+		tlb_add_frame(tlb, pg);
+}
+
+static void pt_zap_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned n, void *arg)
+{
+	struct pt_zap_arg *a = arg;
+	bool any = false;
+
+	pt_lock(ptp);
+	for (unsigned i = 0; i < n; i++) {
+		pte_t p = pte_load(&pte[i]);
+
+		if (!pte_mapped(p))
+			continue;
+		pte_store(&pte[i], 0);
+		page_unmapped(a->mm, pmap_pa_page(pte_pa(p)), a->tlb);
+		any = true;
+	}
+	pt_unlock(ptp);
+	if (any)
+		tlb_add_range(a->tlb, va, va + ((uint64_t)n << PAGE_SHIFT));
+}
+
+/* pt_zap: clear every PTE in [start, end); RSS and map counts drop now,
+ * frames are freed by the gather after the flush. */
+void pt_zap(struct mm *mm, uint64_t start, uint64_t end, struct tlb_gather *tlb)
+{
+	struct pt_zap_arg a = { mm, tlb };
+
+	pt_for_each_leaf(&mm->pmap, start, end, pt_zap_leaf, &a);
+}
+
+struct pt_prot_arg {
+	int prot;
+	bool shared;
+	struct tlb_gather *tlb;
+};
+
+/* pte_reprotect: p with the permissions of prot. Private mappings never gain
+ * PTE_W here (a write fault decides between reuse and copy). */
+static pte_t pte_reprotect(pte_t p, int prot, bool shared)
+{
+	pte_t n = p & ~(PTE_P | PTE_PROTNONE | PTE_W | PTE_NX);
+
+	if (prot == PROT_NONE)
+		return n | PTE_PROTNONE | PTE_NX;
+	n |= PTE_P;
+	if ((prot & PROT_WRITE) && (shared || (p & PTE_W)))
+		n |= PTE_W;
+	if (!(prot & PROT_EXEC))
+		n |= PTE_NX;
+	return n;
+}
+
+static void pt_protect_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned n, void *arg)
+{
+	struct pt_prot_arg *a = arg;
+	bool reduced = false;
+
+	pt_lock(ptp);
+	for (unsigned i = 0; i < n; i++) {
+		pte_t p = pte_load(&pte[i]);
+		pte_t q;
+
+		if (!pte_mapped(p))
+			continue;
+		q = pte_reprotect(p, a->prot, a->shared);
+		if (q == p)
+			continue;
+		pte_store(&pte[i], q);
+		if (pte_present(p) && (!pte_present(q) || ((p & PTE_W) && !(q & PTE_W)) ||
+				       (!(p & PTE_NX) && (q & PTE_NX))))
+			reduced = true;
+	}
+	pt_unlock(ptp);
+	if (reduced)	/* gained rights need no flush: a stale entry faults */
+		tlb_add_range(a->tlb, va, va + ((uint64_t)n << PAGE_SHIFT));
+}
+
+/* pt_protect: apply prot to every mapped PTE in [start, end). */
+void pt_protect(struct mm *mm, uint64_t start, uint64_t end, int prot, bool shared,
+		struct tlb_gather *tlb)
+{
+	struct pt_prot_arg a = { prot, shared, tlb };
+
+	pt_for_each_leaf(&mm->pmap, start, end, pt_protect_leaf, &a);
+}
+
+struct pt_pre_arg {
+	struct pmap *dst;
+	int64_t delta;
+	int err;
+};
+
+static void pt_prealloc_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned n, void *arg)
+{
+	struct pt_pre_arg *a = arg;
+	struct page *dummy;
+	unsigned first = n, last = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (pte_mapped(pte_load(&pte[i]))) {
+			first = first == n ? i : first;
+			last = i;
+		}
+	if (first == n || a->err)
+		return;
+	/* A destination run of <= 512 pages spans at most two PTE tables,
+	 * those of its first and last pages. */
+	if (!pt_walk_alloc(a->dst, va + ((uint64_t)first << PAGE_SHIFT) + a->delta, &dummy) ||
+	    !pt_walk_alloc(a->dst, va + ((uint64_t)last << PAGE_SHIFT) + a->delta, &dummy))
+		a->err = -ENOMEM;
+}
+
+/* pt_prealloc: make sure dst has PTE tables for va + delta of every mapped
+ * va in src's [start, end). 0 or -ENOMEM (tables made so far stay, empty). */
+int pt_prealloc(struct pmap *dst, struct pmap *src, uint64_t start, uint64_t end,
+		int64_t delta)
+{
+	struct pt_pre_arg a = { dst, delta, 0 };
+
+	pt_for_each_leaf(src, start, end, pt_prealloc_leaf, &a);
+	return a.err;
+}
+
+struct pt_copy_arg {
+	struct mm *dst, *src;
+	bool cow;
+	struct tlb_gather *tlb;
+};
+
+static void pt_copy_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned n, void *arg)
+{
+	struct pt_copy_arg *a = arg;
+	bool wp = false;
+
+	pt_lock(ptp);
+	for (unsigned i = 0; i < n; i++, va += PAGE_SIZE) {
+		pte_t p = pte_load(&pte[i]);
+		struct page *dptp, *pg;
+		pte_t *d;
+
+		if (!pte_mapped(p))
+			continue;
+		d = pt_walk(&a->dst->pmap, va, &dptp);
+		KASSERT(d, "pt_copy: destination table missing at %llx", (unsigned long long)va);
+		pg = pmap_pa_page(pte_pa(p));
+		if (!(pg->flags & PG_ZERO)) {
+			ck_pr_inc_32(&pg->refcount);
+			ck_pr_inc_32((uint32_t *)&pg->mapcount);
+			pcpu_counter_add(&a->dst->rss[rss_type_of(pg)], 1);
+		}
+		if (a->cow && (p & PTE_W)) {
+			p &= ~PTE_W;
+			pte_store(&pte[i], p);
+			wp = true;
+		}
+		pte_store(d, p);	/* the child is private to the caller */
+	}
+	pt_unlock(ptp);
+	if (wp)
+		tlb_add_range(a->tlb, va - ((uint64_t)n << PAGE_SHIFT), va);
+}
+
+/* pt_copy: fork's copy of [start, end) from src into dst (tables already
+ * made by pt_prealloc); cow write-protects both sides. */
+void pt_copy(struct mm *dst, struct mm *src, uint64_t start, uint64_t end, bool cow,
+	     struct tlb_gather *tlb)
+{
+	struct pt_copy_arg a = { dst, src, cow, tlb };
+
+	pt_for_each_leaf(&src->pmap, start, end, pt_copy_leaf, &a);
+}
+
+struct pt_move_arg {
+	struct mm *mm;
+	int64_t delta;
+	struct tlb_gather *tlb;
+};
+
+static void pt_move_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned n, void *arg)
+{
+	struct pt_move_arg *a = arg;
+	struct page *held = NULL;
+	bool any = false;
+
+	pt_lock(ptp);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t from = va + ((uint64_t)i << PAGE_SHIFT);
+		pte_t p = pte_load(&pte[i]);
+		struct page *dptp;
+		pte_t *d;
+
+		if (!pte_mapped(p))
+			continue;
+		d = pt_walk(&a->mm->pmap, from + a->delta, &dptp);
+		KASSERT(d, "pt_move: destination table missing");
+		if (dptp != held && dptp != ptp) {
+			if (held)
+				pt_unlock(held);
+			pt_lock(dptp);	/* nested: only the mm-lock writer holds two */
+			held = dptp;
+		}
+		KASSERT(!pte_mapped(pte_load(d)), "pt_move: destination occupied");
+		pte_store(&pte[i], 0);
+		pte_store(d, p);
+		any = true;
+	}
+	if (held)
+		pt_unlock(held);
+	pt_unlock(ptp);
+	if (any)
+		tlb_add_range(a->tlb, va, va + ((uint64_t)n << PAGE_SHIFT));
+}
+
+/* pt_move: move the PTEs of [old, old + len) to new (tables pre-made; the
+ * destination empty). Frames, map counts and RSS are unchanged. */
+void pt_move(struct mm *mm, uint64_t old, uint64_t new, uint64_t len,
+	     struct tlb_gather *tlb)
+{
+	struct pt_move_arg a = { mm, (int64_t)(new - old), tlb };
+
+	pt_for_each_leaf(&mm->pmap, old, old + len, pt_move_leaf, &a);
+}
+
+/* pt_free_level: gather table page pa (at level) and everything below it. */
+static void pt_free_level(struct pmap *pm, paddr_t pa, int level, struct tlb_gather *tlb)
+{
+	pte_t *t = pmap_pa_kva(pa);
+
+	for (unsigned i = 0; level > 0 && i < PT_ENTRIES; i++) {
+		pte_t v = pte_load(&t[i]);
+
+		if (pte_present(v))
+			pt_free_level(pm, pte_pa(v), level - 1, tlb);
+	}
+	for (unsigned i = 0; level == 0 && i < PT_ENTRIES; i++)
+		KASSERT(!pte_mapped(pte_load(&t[i])), "pt_free_all: PTE still mapped");
+	tlb_add_table(tlb, pmap_pa_page(pa));
+	ck_pr_dec_64(&pm->nr_pt);
+}
+
+/* pt_free_all: gather every user table below the root (teardown: every
+ * PTE must already be zapped). The root itself is freed by pmap_fini. */
+void pt_free_all(struct pmap *pm, struct tlb_gather *tlb)
+{
+	pte_t *root = pmap_pa_kva(pm->root);
+
+	for (unsigned i = 0; i < PT_ENTRIES / 2; i++) {
+		pte_t v = pte_load(&root[i]);
+
+		if (pte_present(v)) {
+			pt_free_level(pm, pte_pa(v), PT_LEVELS - 2, tlb);
+			pte_store(&root[i], 0);
+		}
+	}
+}
+
+struct pt_count_arg {
+	unsigned long n, zero;
+};
+
+static void pt_count_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned n, void *arg)
+{
+	struct pt_count_arg *a = arg;
+
+	for (unsigned i = 0; i < n; i++) {
+		pte_t p = pte_load(&pte[i]);
+
+		if (pte_mapped(p)) {
+			a->n++;
+			if (pmap_pa_page(pte_pa(p))->flags & PG_ZERO)
+				a->zero++;
+		}
+	}
+}
+
+/* pt_count_mapped: mapped PTEs in [start, end); *zero: of which the zero
+ * page (not counted in RSS, as in Linux). Racy unless writers are held. */
+unsigned long pt_count_mapped(struct pmap *pm, uint64_t start, uint64_t end,
+			      unsigned long *zero)
+{
+	struct pt_count_arg a = { 0, 0 };
+
+	pt_for_each_leaf(pm, start, end, pt_count_leaf, &a);
+	if (zero)
+		*zero = a.zero;
+	return a.n;
+}

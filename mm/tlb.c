@@ -1,0 +1,158 @@
+/*
+ * mm/tlb.c - batched shootdowns (see mm/tlb.h for the protocol).
+ *
+ * Why the free is safe: a frame reaches a gather only after its last PTE was
+ * cleared (under the table lock). A CPU can still translate to it only
+ * through a TLB entry filled before the clear; the CPU was then in the mm's
+ * cpumask (ports set the bit, then fence, before walking), and tlb_finish
+ * reads the cpumask after a full fence that follows the PTE stores, so that
+ * CPU is sent a request and the frame is freed only after it acknowledged.
+ * A lock-free fault that loaded the old PTE before the clear may still be
+ * reading the frame (COW copy) inside rcu_read_lock: the grace period covers
+ * it, and its re-check under the table lock discards what it copied.
+ */
+#include "mm/tlb.h"
+#include "mm/vma.h"
+
+struct tlb_stats_pcpu {
+	struct tlb_stats s;
+} __cacheline_aligned;
+
+static struct tlb_stats_pcpu tlb_stats_cpu[NCPU_MAX];
+
+/* Owner-only counter update; readers load atomically. */
+#define STAT_ADD(f, n) ck_pr_store_64(&tlb_stats_cpu[cpu_self()].s.f, \
+	ck_pr_load_64(&tlb_stats_cpu[cpu_self()].s.f) + (n))
+
+void tlb_gather_init(struct tlb_gather *tlb, struct mm *mm)
+{
+	memset(tlb, 0, sizeof(*tlb));
+	tlb->mm = mm;
+}
+
+/* tlb_add_range: translations in [start, end) changed; merges with the last
+ * range when adjacent, switches to a full flush when the array overflows. */
+void tlb_add_range(struct tlb_gather *tlb, uint64_t start, uint64_t end)
+{
+	struct tlb_range *last = tlb->nr ? &tlb->r[tlb->nr - 1] : NULL;
+
+	KASSERT(start < end, "tlb_add_range: empty range");
+	tlb->npages += (end - start) >> PAGE_SHIFT;
+	if (tlb->full)
+		return;
+	if (last && last->end == start) {
+		last->end = end;
+	} else if (last && last->start == end) {
+		last->start = start;
+	} else if (tlb->nr == TLB_MAX_RANGES) {
+		tlb->full = true;
+	} else {
+		tlb->r[tlb->nr].start = start;
+		tlb->r[tlb->nr++].end = end;
+	}
+}
+
+/* tlb_add_frame: pg's refcount reached 0; free it after the flush. */
+void tlb_add_frame(struct tlb_gather *tlb, struct page *pg)
+{
+	KASSERT(ck_pr_load_32(&pg->refcount) == 0, "tlb_add_frame: referenced frame");
+	pg->next = tlb->frames;
+	tlb->frames = pg;
+}
+
+void tlb_add_table(struct tlb_gather *tlb, struct page *pg)
+{
+	KASSERT(pg->flags & PG_PT, "tlb_add_table: not a table page");
+	pg->next = tlb->tables;
+	tlb->tables = pg;
+}
+
+static void tlb_free_cb(struct rcu_head *head)
+{
+	struct page *pg = container_of(head, struct page, rcu);
+
+	while (pg) {
+		struct page *next = pg->next;
+
+		pmap_page_free(pg);
+		pg = next;
+	}
+}
+
+/* tlb_free_deferred: free a ->next list of frames after a grace period. */
+void tlb_free_deferred(struct page *list)
+{
+	if (list)
+		call_rcu(&list->rcu, tlb_free_cb);
+}
+
+/* tlb_flush: flush r[0..n) (or everything) on every CPU that may cache the
+ * mm's translations and wait for them. */
+static void tlb_flush(struct mm *mm, const struct tlb_range *r, unsigned n,
+		      bool full, uint64_t npages)
+{
+	cpuset_t targets;
+	unsigned self = cpu_self(), count = 0;
+	bool local;
+
+	/* Full fence: the PTE stores before the cpumask loads (pairs with the
+	 * port's bit-set-then-fence before a walk). */
+	ck_pr_fence_memory();
+	for (unsigned i = 0; i < CPUSET_WORDS; i++) {
+		targets.w[i] = ck_pr_load_64(&mm->pmap.cpumask.w[i]);
+		count += __builtin_popcountll(targets.w[i]);
+	}
+	local = cpuset_test(&targets, self);
+	if (local) {
+		targets.w[self / 64] &= ~(1ull << (self % 64));
+		count--;
+		pmap_tlb_flush_local(&mm->pmap, r, n, full);
+	}
+	if (count)
+		pmap_tlb_shootdown(&mm->pmap, &targets, r, n, full);
+	STAT_ADD(flushes, 1);
+	STAT_ADD(requests, count);
+	STAT_ADD(pages, full ? 0 : npages * (count + local));
+	STAT_ADD(full, full ? count + local : 0);
+}
+
+/* tlb_finish: flush what was gathered, then free gathered frames and tables
+ * (after a grace period). The gather is empty afterwards. */
+void tlb_finish(struct tlb_gather *tlb)
+{
+	bool full = tlb->full || tlb->npages > TLB_FULL_FLUSH_PAGES;
+
+	if (tlb->nr || tlb->full)
+		tlb_flush(tlb->mm, tlb->r, tlb->nr, full, tlb->npages);
+	tlb_free_deferred(tlb->frames);
+	tlb_free_deferred(tlb->tables);
+	vma_release_retired(tlb->vmas);
+	tlb_gather_init(tlb, tlb->mm);
+}
+
+/* tlb_flush_page: flush one page now (COW break under a table lock). */
+void tlb_flush_page(struct mm *mm, uint64_t va)
+{
+	struct tlb_range r = { va, va + PAGE_SIZE };
+
+	tlb_flush(mm, &r, 1, false, 1);
+}
+
+void tlb_stats_read(struct tlb_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < NCPU_MAX; i++) {
+		struct tlb_stats *s = &tlb_stats_cpu[i].s;
+
+		out->flushes += ck_pr_load_64(&s->flushes);
+		out->requests += ck_pr_load_64(&s->requests);
+		out->pages += ck_pr_load_64(&s->pages);
+		out->full += ck_pr_load_64(&s->full);
+	}
+}
+
+/* tlb_stats_reset: only while no CPU flushes. */
+void tlb_stats_reset(void)
+{
+	memset(tlb_stats_cpu, 0, sizeof(tlb_stats_cpu));
+}

@@ -1,0 +1,71 @@
+/*
+ * mm/vma.h - mapping helpers shared by the operations (internal to mm/).
+ *
+ * Every function here requires mm->lock held for writing. Tree changes use
+ * nodes set aside by mm_txn_prepare(), and new vmas come from the same
+ * transaction, so nothing after the point of no return can fail.
+ *
+ * Transactions: mm_txn_prepare(mm, tx, nvmas, nstores) allocates nvmas spare
+ * vmas and reserves tree nodes for nstores stores: 0 or -ENOMEM with nothing
+ * held. Then the operation runs without failing, taking spares with
+ * mm_txn_vma(); mm_txn_finish() frees what was not used.
+ */
+#ifndef KESTREL_MM_VMA_H
+#define KESTREL_MM_VMA_H
+
+#include "mm/mm.h"
+
+struct tlb_gather;
+
+#define MM_TXN_MAX_VMAS 6
+
+struct mm_txn {
+	struct vma *spare[MM_TXN_MAX_VMAS];
+	unsigned nspare;
+	bool reserved;
+};
+
+int mm_txn_prepare(struct mm *mm, struct mm_txn *tx, unsigned nvmas, unsigned nstores);
+struct vma *mm_txn_vma(struct mm_txn *tx);
+void mm_txn_finish(struct mm *mm, struct mm_txn *tx);
+
+static inline uint64_t vma_pages(const struct vma *v)
+{
+	return (v->end - v->start) >> PAGE_SHIFT;
+}
+
+/* vma_write_begin/end: bracket changes of a vma's fields or PTEs. */
+static inline void vma_write_begin(struct vma *v)
+{
+	seq_write_begin(&v->seq);
+	/* Full fence: the odd count must be visible before we read any table
+	 * entry; else (store->load reordering) we could see a level empty, a
+	 * fault could then CAS a new table there, lock it and still read the
+	 * old count (mm/fault.c, "why it is safe"). */
+	ck_pr_fence_memory();
+}
+
+static inline void vma_write_end(struct vma *v)
+{
+	seq_write_end(&v->seq);
+}
+
+struct vma *vma_find(struct mm *mm, uint64_t addr);
+struct vma *vma_seek(struct mm *mm, uint64_t addr);
+struct vma *vma_prev(struct mm *mm, uint64_t addr);
+void vma_init(struct vma *v, struct mm *mm, uint64_t start, uint64_t end, int prot,
+	      uint32_t flags, struct vm_object *obj, uint64_t pgoff);
+void vma_insert(struct mm *mm, struct vma *v);
+void vma_split(struct mm *mm, struct vma *v, uint64_t addr, struct mm_txn *tx);
+struct vma *vma_merge(struct mm *mm, struct vma *v, struct tlb_gather *tlb);
+void vma_retire(struct vma *v, struct tlb_gather *tlb);
+void vma_release_retired(struct vma *list);
+void vma_free_unused(struct vma *v);
+bool mm_range_free(struct mm *mm, uint64_t start, uint64_t end);
+uint64_t mm_range_mapped(struct mm *mm, uint64_t start, uint64_t end);
+void mm_split_range(struct mm *mm, uint64_t start, uint64_t end, struct mm_txn *tx);
+void mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end,
+		     struct mm_txn *tx, struct tlb_gather *tlb);
+int mm_get_area(struct mm *mm, uint64_t hint, uint64_t len, uint64_t *out);
+
+#endif

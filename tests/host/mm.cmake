@@ -1,0 +1,7 @@
+# The mm core on the simulated host machine: scenarios, differential model,
+# allocation-failure injection, shootdowns and torture. Label "host"; every
+# test is bounded well under a minute under ASan+UBSan.
+if(TARGET kestrel_mm)
+  kestrel_test(mm_ops LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mm_ops.c
+               LIBS kestrel_mm TIMEOUT 60)
+endif()
