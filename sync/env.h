@@ -54,6 +54,10 @@
 
 #define NCPU_MAX 64
 
+#ifdef __cplusplus
+#define _Static_assert static_assert	/* headers are shared with C++ benchmarks */
+#endif
+
 #include "env_backend.h"
 
 #ifndef likely
