@@ -15,7 +15,7 @@ function(kestrel_host_target t)
     target_link_options(${t} PRIVATE -fsanitize=address,undefined)
   endif()
   if(KESTREL_COVERAGE)
-    target_compile_options(${t} PRIVATE --coverage -O0)
+    target_compile_options(${t} PRIVATE --coverage -fprofile-update=atomic -O0)
     target_link_options(${t} PRIVATE --coverage)
   endif()
 endfunction()
@@ -35,7 +35,9 @@ function(kestrel_kernel_target t)
   target_include_directories(${t} BEFORE PRIVATE
     ${KESTREL_ROOT}/sync/kernel ${KESTREL_ROOT}/sync/kernel/libc ${KESTREL_ROOT}
     ${KESTREL_ROOT}/arch/x86_64/include)
-  target_include_directories(${t} SYSTEM PRIVATE ${gcc_inc} /usr/include)
+  # As options, not include directories: CMake drops directories it knows to
+  # be the compiler's implicit ones, but -nostdinc removed them.
+  target_compile_options(${t} PRIVATE -isystem ${gcc_inc} -idirafter /usr/include)
   target_compile_definitions(${t} PRIVATE KESTREL_KERNEL=1 KESTREL_DEBUG=1)
   target_compile_options(${t} PRIVATE $<$<COMPILE_LANGUAGE:C,ASM>:${KESTREL_KERNEL_CFLAGS}>)
 endfunction()
