@@ -5,3 +5,7 @@ if(TARGET kestrel_mm)
   kestrel_test(mm_ops LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mm_ops.c
                LIBS kestrel_mm TIMEOUT 60)
 endif()
+if(TARGET kestrel_mm)
+  kestrel_test(mm_inject LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mm_inject.c
+               LIBS kestrel_mm TIMEOUT 60)
+endif()
