@@ -9,3 +9,7 @@ if(TARGET kestrel_mm)
   kestrel_test(mm_inject LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mm_inject.c
                LIBS kestrel_mm TIMEOUT 60)
 endif()
+if(TARGET kestrel_mm)
+  kestrel_test(mm_smp LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mm_smp.c
+               LIBS kestrel_mm TIMEOUT 60)
+endif()
