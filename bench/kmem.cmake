@@ -3,7 +3,7 @@
 # briefly. Numbers: docs/kmem.md.
 find_package(benchmark REQUIRED)
 add_executable(kmem_bench ${CMAKE_CURRENT_LIST_DIR}/kmem_bench.cc
-  ${KESTREL_ROOT}/kernel/frame.c ${KESTREL_ROOT}/kernel/frame_buddy.c
+  ${KESTREL_ROOT}/kernel/frame.c ${KESTREL_ROOT}/kernel/frame_buddy.c ${KESTREL_ROOT}/kernel/frame_selftest.c
   ${KESTREL_ROOT}/kernel/slab.c ${KESTREL_ROOT}/tests/host/frame_arena.c)
 kestrel_host_target(kmem_bench)
 target_link_libraries(kmem_bench PRIVATE kestrel_sync benchmark::benchmark)

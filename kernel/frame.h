@@ -118,6 +118,7 @@ struct frame_stats {
 };
 void frame_stats_get(struct frame_stats *st);
 int frame_check(void);
+int frame_selftest(unsigned ops, uint64_t tag);
 void frame_reset(void);
 
 #ifdef __cplusplus

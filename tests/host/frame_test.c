@@ -371,6 +371,31 @@ KTEST(frame_lazy_16g)
 	arena_destroy();
 }
 
+/* frame_selftest, the in-kernel stress loop, on several host CPUs. */
+static int selftest_rc[4];
+
+static void *selftest_worker(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg;
+
+	if (hostcpu_register() < 0)
+		return (void *)1;
+	selftest_rc[id] = frame_selftest(20000, 0x5e1f0000ull + id);
+	hostcpu_unregister();
+	return NULL;
+}
+
+KTEST(frame_selftest_threads)
+{
+	kmem_setup(16 * MiB, false, 64, 16);
+	add_region(ARENA_PA, 16 * MiB >> 12);
+	run_threads(selftest_worker, 4);
+	for (int i = 0; i < 4; i++)
+		KT_CHECK(selftest_rc[i] == 0, "cpu %d: selftest %d", i, selftest_rc[i]);
+	KT_CHECK(frame_free_count() == frame_total_count(), "every frame returned");
+	KT_CHECK(frame_check() == 0, "buddy invariants");
+}
+
 /* expect_panic: run fn in a child; true if it died by abort (panic). */
 static bool expect_panic(void (*fn)(void))
 {

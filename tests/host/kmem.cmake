@@ -3,6 +3,7 @@
 set(KMEM_HOST_SRCS
   ${KESTREL_ROOT}/kernel/frame.c
   ${KESTREL_ROOT}/kernel/frame_buddy.c
+  ${KESTREL_ROOT}/kernel/frame_selftest.c
   ${KESTREL_ROOT}/kernel/slab.c
   ${KESTREL_ROOT}/tests/host/frame_arena.c)
 kestrel_test(frame_test LABELS host SOURCES frame_test.c ${KMEM_HOST_SRCS}
