@@ -289,10 +289,17 @@ void pmap_tlb_shootdown(struct pmap *pm, const cpuset_t *targets,
 		pmap_cpu_relax();
 }
 
+/* pmap_cpu_relax: serve shootdowns while spinning. The CPU we wait for may
+ * be a host thread that is not running (more simulated CPUs than cores), so
+ * give up the core now and then. */
 void pmap_cpu_relax(void)
 {
+	static __thread unsigned spins;
+
 	host_cpu_poll();
 	cpu_relax();
+	if (++spins % 64 == 0)
+		sched_yield();
 }
 
 void host_cpu_idle_begin(void)
