@@ -16,6 +16,63 @@
  * required), -EEXIST (insert overlaps), -ENOMEM (allocation failed: the tree
  * is left exactly as it was), -ENOENT / -ENOMEM (gap search found nothing,
  * see mt_gap_find).
+ *
+ * IMPLEMENTATION NOTES (mm/mt.c, mt_write.c, mt_gap.c, mt_debug.c; node
+ * layout in mm/mt_node.h)
+ *
+ * Shape. A B-tree over the whole space [0, UINT64_MAX] in the style of
+ * Linux's maple tree: leaves ("range nodes") hold up to 16 slots and 15
+ * pivots; a slot is an entry or NULL (a gap), so every address is covered by
+ * exactly one leaf slot, and no two gaps are adjacent. Internal nodes hold up
+ * to 10 children, 9 pivots and, per child, the largest gap below it. All
+ * nodes are 256 bytes and 256-aligned (four cache lines).
+ *
+ * Fan-out 10 for internal nodes: 10 children + 9 pivots + 10 gap words + an
+ * 8-byte header is 240 bytes, the most that fits 256 bytes with exact 64-bit
+ * per-child gaps (11 would need 264). Gap metadata in every internal node is
+ * what makes top-down/bottom-up gap search O(log n) (no separate gap index,
+ * no second node type to maintain). Leaves keep the maple tree's 16 slots:
+ * with gaps as slots, a leaf holds 3-16 mappings, and 100,000 mappings need
+ * height 5-6; a lookup touches one node per level, a linear scan of at most
+ * 15 pivots in 2 cache lines each. Minimum fill (non-root): leaves 6,
+ * internal nodes 3, i.e. below half so that an insert/erase pair at a
+ * boundary does not split and merge the same node each time.
+ *
+ * Copy-on-write. A store builds new nodes for every node it changes, up to and
+ * including the root, publishes the new root with one rcu_assign_pointer,
+ * then marks the replaced nodes dead and frees them in one call_rcu batch.
+ * Untouched subtrees are shared between the old and new versions. A reader
+ * therefore sees either the whole old or the whole new tree: a lookup of any
+ * address returns its old or its new entry, never a hole it did not have.
+ * A reader that reaches a dead node (it got the pointer before the publish)
+ * restarts from the root (mt_node_dead); see mt_node.h for why.
+ *
+ * Transactions and failure. A store plans everything first (no allocation),
+ * then allocates every node it needs, and only then builds and publishes:
+ * -ENOMEM therefore leaves the tree untouched and frees what it got.
+ * mt_reserve(n) sets aside n worst cases of 5 * (height + 1) + 1 nodes each
+ * (at most 5 new nodes per depth), so that n stores cannot fail.
+ *
+ * Cost. A store allocates height-many nodes in the common case (path copy)
+ * and frees as many after a grace period; a lookup allocates nothing and
+ * writes nothing shared.
+ *
+ * SYNCHRONIZATION TABLE ("yes": may run concurrently on one tree)
+ *
+ *                        find/seek/next/   gap_find   insert/store/erase/
+ *                        prev/for_each                reserve/destroy
+ *   find/seek/next/prev  yes (RCU)         yes        yes (reader under RCU)
+ *   gap_find             yes               yes        yes (under RCU)
+ *   insert/store/erase/  yes               yes        NO: writer lock
+ *   reserve/release/
+ *   destroy/validate
+ *   node_count/bytes     (W) exact under the writer lock, a hint otherwise
+ *
+ * A reader result is a snapshot: the entry may be replaced the moment
+ * rcu_read_unlock runs; the entry's own lifetime is the caller's business
+ * (free it after a grace period). mt_destroy frees nodes after a grace period
+ * too, so readers still inside rcu_read_lock stay safe, but the caller must
+ * not start new readers on a destroyed tree.
  */
 #ifndef KESTREL_MM_MT_H
 #define KESTREL_MM_MT_H

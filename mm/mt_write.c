@@ -33,6 +33,8 @@
  */
 #include "mm/mt_node.h"
 
+#define MT_PC_WAYS 4
+
 struct mt_seq {
 	unsigned n;
 	struct mt_item it[MT_SEQ_MAX];
@@ -51,6 +53,13 @@ struct mt_wr {
 	bool grow, empty;
 	unsigned npool, used, from_reserve;
 	struct mt_node *pool[MT_SPLIT_MAX * (MT_MAX_HEIGHT + 1) + 1];
+	/* Nodes of the old tree seen so far, per depth, with their bounds: a
+	 * store looks up the same few nodes many times (mt_wdescend). */
+	struct mt_pcent {
+		struct mt_node *n;
+		uint64_t min, max;
+	} pc[MT_MAX_HEIGHT][MT_PC_WAYS];
+	uint8_t pcn[MT_MAX_HEIGHT];
 };
 
 static unsigned mt_fanout(const struct mt_wr *wr, unsigned d)
@@ -63,18 +72,47 @@ static unsigned mt_min_fill(const struct mt_wr *wr, unsigned d)
 	return d + 1 == wr->height ? MT_LEAF_MIN : MT_INT_MIN;
 }
 
-/* mt_wdescend: the node at depth `depth` on the path to x in the tree under
- * root, and its [*min, *max]. Writer only (no dead checks). */
-static struct mt_node *mt_wdescend(struct mt_node *n, uint64_t x, unsigned depth,
+static void mt_pc_add(struct mt_wr *wr, unsigned d, struct mt_node *n, uint64_t min,
+		      uint64_t max)
+{
+	unsigned w = wr->pcn[d] < MT_PC_WAYS ? wr->pcn[d]++ : (unsigned)(min & (MT_PC_WAYS - 1));
+
+	wr->pc[d][w].n = n;
+	wr->pc[d][w].min = min;
+	wr->pc[d][w].max = max;
+}
+
+static const struct mt_pcent *mt_pc_find(const struct mt_wr *wr, unsigned d, uint64_t x)
+{
+	for (unsigned w = 0; w < wr->pcn[d]; w++)
+		if (wr->pc[d][w].min <= x && x <= wr->pc[d][w].max)
+			return &wr->pc[d][w];
+	return NULL;
+}
+
+/* mt_wdescend: the node at depth `depth` on the path to x in the old tree,
+ * and its [*min, *max]. Starts from the deepest cached node on that path and
+ * caches what it passes. Writer only (no dead checks). */
+static struct mt_node *mt_wdescend(struct mt_wr *wr, uint64_t x, unsigned depth,
 				   uint64_t *min, uint64_t *max)
 {
-	uint64_t lo = 0, hi = UINT64_MAX;
+	const struct mt_pcent *pe = NULL;
+	unsigned d = depth + 1;
+	struct mt_node *n;
+	uint64_t lo, hi;
 
-	for (unsigned d = 0; d < depth; d++) {
+	while (d-- > 0 && !(pe = mt_pc_find(wr, d, x)))
+		;
+	KASSERT(pe, "mt_wdescend: root not cached");
+	n = pe->n;
+	lo = pe->min;
+	hi = pe->max;
+	for (; d < depth; d++) {
 		unsigned i = mt_slot_find(n, x);
 
 		mt_slot_range(n, i, lo, hi, &lo, &hi);
 		n = n->in.child[i];
+		mt_pc_add(wr, d + 1, n, lo, hi);
 	}
 	*min = lo;
 	*max = hi;
@@ -82,10 +120,10 @@ static struct mt_node *mt_wdescend(struct mt_node *n, uint64_t x, unsigned depth
 }
 
 /* mt_wentry: the entry (or NULL) at address x in the old tree. */
-static void *mt_wentry(const struct mt_wr *wr, uint64_t x)
+static void *mt_wentry(struct mt_wr *wr, uint64_t x)
 {
 	uint64_t min, max;
-	struct mt_node *n = mt_wdescend(wr->root, x, wr->height - 1, &min, &max);
+	struct mt_node *n = mt_wdescend(wr, x, wr->height - 1, &min, &max);
 
 	return n->leaf.slot[mt_slot_find(n, x)];
 }
@@ -105,14 +143,14 @@ static void mt_seq_push(struct mt_seq *s, uint64_t last, void *ptr, uint64_t gap
 
 /* mt_collect: append the old items of depth d that lie in [a, b] (leaf
  * entries clipped to b; children must lie wholly inside). */
-static void mt_collect(const struct mt_wr *wr, struct mt_seq *s, unsigned d,
+static void mt_collect(struct mt_wr *wr, struct mt_seq *s, unsigned d,
 		       uint64_t a, uint64_t b)
 {
 	bool leaf = d + 1 == wr->height;
 	uint64_t x = a, min, max, lo, hi;
 
 	for (;;) {
-		struct mt_node *n = mt_wdescend(wr->root, x, d, &min, &max);
+		struct mt_node *n = mt_wdescend(wr, x, d, &min, &max);
 
 		for (unsigned i = mt_slot_find(n, x); i < n->nr; i++) {
 			mt_slot_range(n, i, min, max, &lo, &hi);
@@ -134,7 +172,7 @@ static void mt_collect(const struct mt_wr *wr, struct mt_seq *s, unsigned d,
 
 /* mt_level_seq: the items depth d is rebuilt from, given the nb new nodes
  * built for depth d + 1 (ignored at the leaves). */
-static void mt_level_seq(const struct mt_wr *wr, unsigned d, struct mt_seq *s,
+static void mt_level_seq(struct mt_wr *wr, unsigned d, struct mt_seq *s,
 			 const struct mt_item *below, unsigned nb)
 {
 	s->n = 0;
@@ -194,9 +232,9 @@ static void mt_plan_spans(struct mt_wr *wr)
 	uint64_t min, max;
 
 	for (unsigned d = 0; d < wr->height; d++) {
-		mt_wdescend(wr->root, wr->lo[d], d, &min, &max);
+		mt_wdescend(wr, wr->lo[d], d, &min, &max);
 		wr->smin[d] = min;
-		mt_wdescend(wr->root, wr->hi[d], d, &min, &max);
+		mt_wdescend(wr, wr->hi[d], d, &min, &max);
 		wr->smax[d] = max;
 	}
 }
@@ -242,6 +280,8 @@ again:
 		goto again;
 	}
 	wr->grow = wr->top == 0 && wr->k[0] > 1;
+	/* 3^22 internal nodes over 6-slot leaves: more ranges than memory */
+	KASSERT(!wr->grow || wr->height < MT_MAX_HEIGHT, "mt_plan: height %u", wr->height);
 	/* One leaf item with everything above collapsed: the whole space. */
 	wr->empty = wr->top + 1 == wr->height && wr->cnt[wr->top] == 1 && !wr->entry;
 }
@@ -360,7 +400,7 @@ static void mt_retire(struct mt_wr *wr)
 		uint64_t x = wr->smin[d];
 
 		for (;;) {
-			n = mt_wdescend(wr->root, x, d, &min, &max);
+			n = mt_wdescend(wr, x, d, &min, &max);
 			mt_node_kill(n, &chain);
 			count++;
 			if (max >= wr->smax[d])
@@ -416,7 +456,9 @@ int mt_store(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
 	for (unsigned d = 0; d < wr.height; d++) {
 		wr.lo[d] = first;
 		wr.hi[d] = last;
+		wr.pcn[d] = 0;
 	}
+	mt_pc_add(&wr, 0, wr.root, 0, UINT64_MAX);
 	mt_plan(&wr);
 	err = mt_pool_fill(&wr);
 	if (err)
