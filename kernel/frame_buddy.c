@@ -124,19 +124,27 @@ static uint64_t frame_block_take(struct page *pg, unsigned order)
 }
 
 /* frame_alloc_buddy: a block straight from the buddy, growing into fresh
- * chunks while the free lists cannot satisfy it. 0 when RAM is exhausted. */
+ * chunks while the free lists cannot satisfy it; as a last resort for
+ * order > 0, drain this CPU's cache (its frames may complete a block).
+ * 0 when RAM is exhausted. */
 static uint64_t frame_alloc_buddy(unsigned order)
 {
+	bool drained = false;
 	struct page *pg;
 
-	do {
-		spin_lock(&frame_zone.lock);
-		pg = __frame_buddy_alloc(order);
-		spin_unlock(&frame_zone.lock);
-		if (pg)
-			return frame_block_take(pg, order);
-	} while (frame_chunk_grow());
-	return 0;
+	for (;;) {
+		do {
+			spin_lock(&frame_zone.lock);
+			pg = __frame_buddy_alloc(order);
+			spin_unlock(&frame_zone.lock);
+			if (pg)
+				return frame_block_take(pg, order);
+		} while (frame_chunk_grow());
+		if (drained || !order)
+			return 0;
+		frame_pcpu_drain();
+		drained = true;
+	}
 }
 
 /* frame_pcpu_refill: move up to a batch of order-0 frames from the buddy to

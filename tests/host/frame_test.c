@@ -371,6 +371,23 @@ KTEST(frame_lazy_16g)
 	arena_destroy();
 }
 
+KTEST(frame_pcpu_drain_on_failure)
+{
+	static uint64_t pa[1024];
+	uint64_t n = 0, n9 = 0;
+
+	kmem_setup(4 * MiB, false, 64, 16);
+	add_region(ARENA_PA, 4 * MiB >> 12);
+	while (n < 1024 && (pa[n] = frame_alloc(0)) != 0)
+		n++;
+	KT_CHECK(n == frame_total_count(), "%llu order-0 frames", (unsigned long long)n);
+	while (n)
+		frame_free(pa[--n], 0);	/* the last 48..64 stay in this CPU's cache */
+	while (frame_alloc(FRAME_MAX_ORDER))
+		n9++;
+	KT_CHECK(n9 == 1, "the whole usable chunk came back as one block (%llu)", (unsigned long long)n9);
+}
+
 /* frame_selftest, the in-kernel stress loop, on several host CPUs. */
 static int selftest_rc[4];
 
