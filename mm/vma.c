@@ -189,16 +189,17 @@ static struct vma *vma_absorb(struct mm *mm, struct vma *a, struct vma *b,
 	return a;
 }
 
-/* vma_merge: coalesce v with its previous and next neighbours when
- * compatible; returns the vma that now covers v's range. Up to two stores. */
+/* vma_merge: coalesce v with its previous neighbour and with as many
+ * following ones as are compatible (a split remainder may follow a freshly
+ * absorbed neighbour); returns the vma that now covers v's range. One tree
+ * store per absorbed vma. */
 struct vma *vma_merge(struct mm *mm, struct vma *v, struct tlb_gather *tlb)
 {
-	struct vma *prev = vma_prev(mm, v->start);
-	struct vma *next = v->end < USER_VA_END ? vma_find(mm, v->end) : NULL;
+	struct vma *prev = vma_prev(mm, v->start), *next;
 
 	if (vma_compatible(prev, v))
 		v = vma_absorb(mm, prev, v, tlb);
-	if (vma_compatible(v, next))
+	while (v->end < USER_VA_END && (next = vma_find(mm, v->end)) && vma_compatible(v, next))
 		v = vma_absorb(mm, v, next, tlb);
 	return v;
 }

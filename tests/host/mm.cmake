@@ -13,3 +13,11 @@ if(TARGET kestrel_mm)
   kestrel_test(mm_smp LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mm_smp.c
                LIBS kestrel_mm TIMEOUT 60)
 endif()
+if(TARGET kestrel_mm)
+  kestrel_test(mm_torture LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mm_torture.c
+               LIBS kestrel_mm TIMEOUT 60)
+endif()
+if(TARGET kestrel_mm)
+  kestrel_test(mm_model LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mm_model.c
+               LIBS kestrel_mm TIMEOUT 60)
+endif()
