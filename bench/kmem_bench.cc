@@ -5,6 +5,7 @@
 //   BM_frame_pairs/<pcpu>        32 frame_alloc(0) then 32 frame_free, with
 //                                the per-CPU cache on (1) or off (0); threads
 //   BM_kmalloc_pairs/<size>      32 kmalloc then 32 kfree
+//   BM_cache_pairs/<poison>      a 64-byte cache without / with KMEM_POISON
 // items_per_second counts single operations (an alloc or a free).
 #include <benchmark/benchmark.h>
 
@@ -95,6 +96,25 @@ void BM_kmalloc_pairs(benchmark::State &state)
 }
 BENCHMARK(BM_kmalloc_pairs)->Setup(fresh_machine_pcpu)->Arg(64)->Arg(1024)->Arg(4096)
 	->ThreadRange(1, 4)->UseRealTime();
+
+// The cost of debug poisoning: a 64-byte custom cache with and without
+// KMEM_POISON, one CPU.
+void BM_cache_pairs(benchmark::State &state)
+{
+	static struct kmem_cache c;
+	void *p[kBatch];
+
+	kmem_cache_init(&c, "bench-64", 64, 64, state.range(0) ? KMEM_POISON : 0);
+	for (auto _ : state) {
+		for (int i = 0; i < kBatch; i++)
+			p[i] = kmem_cache_alloc(&c);
+		for (int i = kBatch - 1; i >= 0; i--)
+			kmem_cache_free(&c, p[i]);
+	}
+	kmem_cache_destroy(&c);
+	state.SetItemsProcessed(state.iterations() * 2 * kBatch);
+}
+BENCHMARK(BM_cache_pairs)->Setup(fresh_machine_pcpu)->Arg(0)->Arg(1);
 
 }  // namespace
 

@@ -17,7 +17,7 @@
  * Frames enter the buddy only after ready[c] is set, so a frame obtained
  * from frame_alloc always has valid metadata, and the buddy, which merges
  * only within a chunk, never reads an uninitialised struct page. A CPU that
- * finds claimed[c] set but ready[c] clear waits: initialisation is 16 KiB of
+ * finds claimed[c] set but ready[c] clear waits: initialisation is 32 KiB of
  * stores with preemption disabled, so the wait is short and bounded.
  */
 #include "kernel/frame_internal.h"

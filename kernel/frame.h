@@ -7,10 +7,10 @@
  *
  * Memory and metadata
  *   frame_add_region() registers usable RAM. It carves the region's own
- *   struct page array (32 bytes per frame) and two chunk bitmaps out of the
+ *   struct page array (64 bytes per frame) and two chunk bitmaps out of the
  *   region's first frames, but writes only the bitmaps (2 bits per 2 MiB
  *   chunk): boot time does not grow with RAM (the OpenVMM lesson). The 512
- *   struct pages of a chunk are written on first use of the chunk: when the
+ *   struct pages of a chunk (32 KiB) are written on first use: when the
  *   buddy runs dry and claims a fresh chunk, or when frame_page() is asked
  *   about a frame in it. A lock-free "ready" bitmap answers "are this chunk's
  *   struct pages valid?" with one load on the fast path.
@@ -42,12 +42,16 @@
  *
  * struct page fields. Legend: (A) atomic via ck_pr; (C) constant once the
  * chunk is ready; (Z) zone lock; (P) the owning CPU's per-CPU cache, with
- * preemption disabled; (O) the owner of the allocated block.
+ * preemption disabled; (O) the owner of the allocated block. frame_alloc
+ * initialises the first struct page of a block: refcount 1, mapcount 0,
+ * level 0, next NULL, ptl unlocked; mm/ kind bits start clear.
  */
 #ifndef KESTREL_KERNEL_FRAME_H
 #define KESTREL_KERNEL_FRAME_H
 
 #include "sync/env.h"
+#include "sync/spinlock.h"
+#include "sync/rcu.h"
 
 #define FRAME_SHIFT		12
 #define FRAME_SIZE		(1ull << FRAME_SHIFT)
@@ -57,32 +61,46 @@
 #define FRAME_NORDERS		(FRAME_MAX_ORDER + 1)
 #define FRAME_MAX_REGIONS	64
 
-/* page flags (struct page.flags) */
+/* page flags (struct page.flags): bits 0..7 belong to the allocators here,
+ * bits 8..15 to mm/ (the PG_* kinds of mm/pmap.h), the rest are free. */
 #define PG_FREE		(1u << 0)	/* head of a free buddy block; order valid (Z) */
 #define PG_PCPU		(1u << 1)	/* order-0 frame in a per-CPU cache (P) */
 #define PG_RESERVED	(1u << 2)	/* never allocatable: metadata, outside the region */
 #define PG_SLAB		(1u << 3)	/* first frame of a slab (kernel/slab.c) */
-#define PG_USER_SHIFT	8		/* bits 8..31 are for mm/ */
+#define PG_PORT_MASK	0xffu
 
 struct page_link {
 	struct page_link *next, *prev;
 };
 
+/*
+ * One cache line per frame. The first half is the allocator's; the second
+ * carries what mm/pmap.h requires of the port's struct page (next, ptl,
+ * rcu, level). link and rcu share storage: link is used only while the
+ * frame is free or cached, rcu only while it is allocated (a deferred free
+ * ends in frame_free).
+ */
 struct page {
 	uint32_t flags;		/* (A) PG_*; RMW only with ck_pr_or/and_32 */
-	int32_t refcount;	/* (A) 1 on return from frame_alloc, 0 when free */
+	uint32_t refcount;	/* (A) 1 on return from frame_alloc, 0 when free */
 	int32_t mapcount;	/* (A) page-table mappings; must be 0 to free */
 	uint8_t order;		/* (Z) while PG_FREE; (O) allocation order */
 	uint8_t region;		/* (C) index into the region table */
-	uint16_t spare;		/* (O) free for the owner */
-	struct page_link link;	/* (Z) buddy list while PG_FREE; (P) while
-				 * PG_PCPU; (O) otherwise, free for the owner */
+	uint16_t level;		/* (O) mm: page-table level of a PG_PT frame */
+	union {
+		struct page_link link;	/* (Z) buddy list while PG_FREE;
+					 * (P) per-CPU stack while PG_PCPU */
+		struct rcu_head rcu;	/* (O) mm: deferred free (call_rcu) */
+	};
+	struct page *next;	/* (O) mm: gather / free lists; NULL from frame_alloc */
+	struct spinlock ptl;	/* mm: split page-table lock of a PG_PT frame;
+				 * initialised (unlocked) by frame_alloc */
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct page) == 32, "struct page: 32 bytes");
+static_assert(sizeof(struct page) == 64, "struct page: one cache line");
 #else
-_Static_assert(sizeof(struct page) == 32, "struct page: 32 bytes");
+_Static_assert(sizeof(struct page) == 64, "struct page: one cache line");
 #endif
 
 #ifdef __cplusplus

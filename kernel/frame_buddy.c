@@ -115,12 +115,21 @@ void frame_buddy_add_range(struct frame_region *r, uint64_t pfn, uint64_t end)
 	spin_unlock(&frame_zone.lock);
 }
 
-/* frame_block_take: mark block pg (order) as handed out to a caller. */
+/* frame_block_take: hand block pg (order) out, its first struct page in
+ * the state frame.h promises. Returns its physical address. */
 static uint64_t frame_block_take(struct page *pg, unsigned order)
 {
+	uint64_t pa = frame_page_pa(pg);
+
+	/* Frame 0 is never free: a region's first frame holds its metadata. */
+	KASSERT(pa != 0, "frame_block_take: frame 0 handed out");
 	pg->order = (uint8_t)order;
-	ck_pr_store_32((uint32_t *)&pg->refcount, 1);
-	return frame_page_pa(pg);
+	pg->level = 0;
+	pg->next = NULL;
+	spin_init(&pg->ptl, "page ptl");
+	ck_pr_store_32((uint32_t *)&pg->mapcount, 0);
+	ck_pr_store_32(&pg->refcount, 1);
+	return pa;
 }
 
 /* frame_alloc_buddy: a block straight from the buddy, growing into fresh
@@ -253,8 +262,8 @@ void frame_free(uint64_t pa, unsigned order)
 	struct page *pg = frame_free_check(r, pa, order);
 	unsigned high = ck_pr_load_uint(&frame_pcpu_high);
 
-	ck_pr_store_32((uint32_t *)&pg->refcount, 0);
-	ck_pr_and_32(&pg->flags, ~PG_SLAB);
+	ck_pr_store_32(&pg->refcount, 0);
+	ck_pr_store_32(&pg->flags, 0);	/* slab and mm/ kinds end with the block */
 	if (order == 0 && high) {
 		struct frame_pcpu *pc;
 

@@ -146,15 +146,22 @@ static void __kmem_partial_del(struct kmem_cache *c, struct kmem_slab *s)
 	s->next = s->prev = NULL;
 }
 
+typedef uint64_t __attribute__((may_alias)) kmem_word;
+
 /* __kmem_poison_bad: offset of the first non-poison byte of free object obj
- * (the link word excluded), or 0 if intact. */
+ * (the link word excluded), or 0 if intact. Sizes are multiples of 8. */
 static size_t __kmem_poison_bad(const struct kmem_cache *c, const void *obj)
 {
+	const uint64_t poison = 0x0101010101010101ull * KMEM_POISON_FREE;
 	const unsigned char *b = obj;
 
-	for (size_t i = sizeof(void *); i < c->size; i++)
-		if (b[i] != KMEM_POISON_FREE)
-			return i;
+	for (size_t i = sizeof(void *); i < c->size; i += sizeof(uint64_t)) {
+		if (*(const kmem_word *)(b + i) == poison)	/* objects are 8-aligned */
+			continue;
+		while (b[i] == KMEM_POISON_FREE)
+			i++;
+		return i;
+	}
 	return 0;
 }
 

@@ -30,7 +30,7 @@ static char *kmem_setup(size_t len, bool sparse, unsigned high, unsigned batch)
 static uint64_t expect_meta(uint64_t start_pfn, uint64_t npages)
 {
 	uint64_t base = start_pfn & ~511ull, nchunks = (start_pfn + npages - base + 511) / 512;
-	uint64_t bytes = nchunks * 512 * 32 + 2 * ((nchunks + 63) / 64) * 8;
+	uint64_t bytes = nchunks * 512 * sizeof(struct page) + 2 * ((nchunks + 63) / 64) * 8;
 
 	return (bytes + 4095) / 4096;
 }
@@ -113,7 +113,8 @@ static void model_alloc(struct model *m, unsigned order, const uint64_t (*usable
 		m->owned[f + i] = 1;
 		*(uint64_t *)phys_to_virt(pa + i * FRAME_SIZE) = pa ^ i;
 	}
-	KT_CHECK(frame_page(pa)->refcount == 1, "refcount 1 after alloc");
+	KT_CHECK(frame_page(pa)->refcount == 1 && frame_page(pa)->next == NULL &&
+		 !spin_locked(&frame_page(pa)->ptl), "first page initialised by frame_alloc");
 	m->held_pa[m->nheld] = pa;
 	m->held_order[m->nheld++] = order;
 	m->frames += n;
@@ -358,7 +359,7 @@ KTEST(frame_lazy_16g)
 		KT_CHECK((held[i] = frame_alloc(0)) != 0, "alloc %d", i);
 	frame_stats_get(&st);
 	KT_CHECK(st.chunks_ready <= 22, "10000 frames readied %llu chunks", (unsigned long long)st.chunks_ready);
-	KT_CHECK(arena_resident() - r0 <= st.chunks_ready * 4 + 1, "%zu pages resident for %llu chunks",
+	KT_CHECK(arena_resident() - r0 <= st.chunks_ready * (512 * sizeof(struct page) / 4096) + 1, "%zu pages resident for %llu chunks",
 		 arena_resident() - r0, (unsigned long long)st.chunks_ready);
 	for (int i = 0; i < 10000; i++)
 		frame_free(held[i], 0);
