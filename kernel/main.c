@@ -59,7 +59,6 @@ static void memory_init(void)
 	paging_init();
 	bootmem_handover();
 	paging_use_page_alloc();
-	heap_init();
 }
 
 static void interrupts_init(void)

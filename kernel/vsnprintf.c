@@ -1,7 +1,7 @@
 /*
  * kernel/vsnprintf.c - printf-style formatting for printk.
  *
- * Supports %d %i %u %x %X %p %s %c %% with flags '-', '0', a width, and the
+ * Supports %d %i %u %x %X %p %s %c %% with flags '-', '0', '#', a width, and the
  * length modifiers l, ll, z. Output is always NUL-terminated; the return
  * value is the length that would have been written (C99 semantics).
  */
@@ -84,7 +84,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 
 	va_copy(aq, ap);
 	for (; *fmt; fmt++) {
-		bool left = false, neg;
+		bool left = false, alt = false, neg;
 		char pad = ' ';
 		int width = 0, lng = 0;
 
@@ -93,8 +93,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			continue;
 		}
 		fmt++;
-		for (; *fmt == '-' || *fmt == '0'; fmt++)
-			*fmt == '-' ? (left = true) : (pad = '0');
+		for (; *fmt == '-' || *fmt == '0' || *fmt == '#'; fmt++)
+			*fmt == '-' ? (left = true) : *fmt == '#' ? (alt = true) : (pad = '0');
 		for (; *fmt >= '0' && *fmt <= '9'; fmt++)
 			width = width * 10 + (*fmt - '0');
 		for (; *fmt == 'l' || *fmt == 'z'; fmt++)
@@ -107,6 +107,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		}
 		case 'u': case 'x': case 'X': {
 			uint64_t v = fmt_arg(&aq, lng, false, &neg);
+			if (alt && *fmt != 'u')
+				fmt_str(&b, "0x", 0, false);
 			fmt_num(&b, v, *fmt == 'u' ? 10 : 16, false, width, pad, left, *fmt == 'X');
 			break;
 		}
