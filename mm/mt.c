@@ -41,6 +41,29 @@ struct mt_node *mt_node_get(struct maple_tree *mt)
 	return n;
 }
 
+/* mt_nodes_get: need nodes into pool[] (reservation first), or -ENOMEM with
+ * nothing taken: fresh nodes freed, reserved ones given back. */
+int mt_nodes_get(struct maple_tree *mt, struct mt_node **pool, unsigned need)
+{
+	unsigned from_reserve = need < mt->nr_reserve ? need : mt->nr_reserve, got;
+
+	for (got = 0; got < need; got++) {
+		pool[got] = mt_node_get(mt);
+		if (!pool[got])
+			goto out_put_pool;
+	}
+	return 0;
+
+out_put_pool:
+	while (got > from_reserve) {
+		env_free(pool[--got], MT_NODE_SIZE);
+		mt->nr_nodes--;
+	}
+	while (got)
+		mt_node_put_unused(mt, pool[--got]);
+	return -ENOMEM;
+}
+
 /* mt_node_put_unused: give back a node that was never published (it goes to
  * the reservation, so a failed store leaves a reservation as it found it). */
 void mt_node_put_unused(struct maple_tree *mt, struct mt_node *n)

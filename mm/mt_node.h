@@ -125,7 +125,13 @@ static inline uint64_t mt_gap_len(uint64_t first, uint64_t last)
 	return len ? len : UINT64_MAX;
 }
 
+/* Stores (mt_write.c, mt_store.c). */
+uint64_t mt_fill_node(struct mt_node *n, enum mt_type type, const struct mt_item *items,
+		      unsigned cnt, uint64_t start);
+int mt_store_general(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry);
+
 /* Node allocation and RCU freeing (mt.c). */
+int mt_nodes_get(struct maple_tree *mt, struct mt_node **pool, unsigned need);
 struct mt_node *mt_node_get(struct maple_tree *mt);
 void mt_node_put_unused(struct maple_tree *mt, struct mt_node *n);
 void mt_node_kill(struct mt_node *n, struct mt_node **chain);

@@ -27,6 +27,9 @@
  * A depth that ends up with one item collapses (height shrinks); a root that
  * splits gets a new root above it (height grows).
  *
+ * The common case (the store stays inside one leaf, which keeps a legal
+ * fill) takes a shorter path in mt_store.c that produces the same tree.
+ *
  * Bounds: a span is at most two nodes either side of the span below, so a
  * depth has at most 2*16 + 1 + 2*16 leaf items or 2*10 + 5 + 2*10 children,
  * hence at most MT_SPLIT_MAX (5) new nodes per depth (mt_store_worst_case).
@@ -51,7 +54,7 @@ struct mt_wr {
 	unsigned cnt[MT_MAX_HEIGHT], k[MT_MAX_HEIGHT];	/* items, new nodes */
 	unsigned top;			/* shallowest rebuilt depth */
 	bool grow, empty;
-	unsigned npool, used, from_reserve;
+	unsigned npool, used;
 	struct mt_node *pool[MT_SPLIT_MAX * (MT_MAX_HEIGHT + 1) + 1];
 	/* Nodes of the old tree seen so far, per depth, with their bounds: a
 	 * store looks up the same few nodes many times (mt_wdescend). */
@@ -295,29 +298,15 @@ static int mt_pool_fill(struct mt_wr *wr)
 		for (unsigned d = wr->top; d < wr->height; d++)
 			need += wr->k[d];
 	KASSERT(need <= ARRAY_SIZE(wr->pool), "mt_pool_fill: %u nodes", need);
-	wr->from_reserve = need < wr->mt->nr_reserve ? need : wr->mt->nr_reserve;
-	for (wr->npool = 0; wr->npool < need; wr->npool++) {
-		wr->pool[wr->npool] = mt_node_get(wr->mt);
-		if (!wr->pool[wr->npool])
-			goto out_put_pool;
-	}
+	wr->npool = need;
 	wr->used = 0;
-	return 0;
-
-out_put_pool:
-	while (wr->npool > wr->from_reserve) {
-		env_free(wr->pool[--wr->npool], MT_NODE_SIZE);
-		wr->mt->nr_nodes--;
-	}
-	while (wr->npool)
-		mt_node_put_unused(wr->mt, wr->pool[--wr->npool]);
-	return -ENOMEM;
+	return mt_nodes_get(wr->mt, wr->pool, need);
 }
 
 /* mt_fill_node: make n hold items[0..cnt) of the given type; start is the
  * first address of items[0]. Returns the largest gap below n. */
-static uint64_t mt_fill_node(struct mt_node *n, enum mt_type type,
-			     const struct mt_item *items, unsigned cnt, uint64_t start)
+uint64_t mt_fill_node(struct mt_node *n, enum mt_type type, const struct mt_item *items,
+		      unsigned cnt, uint64_t start)
 {
 	uint64_t gap = 0;
 
@@ -411,42 +400,14 @@ static void mt_retire(struct mt_wr *wr)
 	mt_free_chain(wr->mt, chain, count);
 }
 
-/* mt_store_empty: the first store into an empty tree: one leaf. */
-static int mt_store_empty(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
+/* mt_store_general: any store into a non-empty tree (see the top of this
+ * file). 0 or -ENOMEM with the tree and the reservation unchanged. */
+int mt_store_general(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
 {
-	struct mt_item it[3];
-	unsigned n = 0;
-	struct mt_node *leaf;
-
-	if (!entry)
-		return 0;
-	leaf = mt_node_get(mt);
-	if (!leaf)
-		return -ENOMEM;
-	if (first > 0)
-		it[n++] = (struct mt_item){ first - 1, NULL, 0 };
-	it[n++] = (struct mt_item){ last, entry, 0 };
-	if (last < UINT64_MAX)
-		it[n++] = (struct mt_item){ UINT64_MAX, NULL, 0 };
-	mt_fill_node(leaf, MT_LEAF, it, n, 0);
-	mt->height = 1;
-	rcu_assign_pointer(mt->root, leaf);
-	return 0;
-}
-
-/* mt_store: make [first, last] map to entry (NULL: erase), trimming or
- * splitting whatever overlapped. 0, -EINVAL, or -ENOMEM with the tree (and
- * any reservation) unchanged. Writer lock held. */
-int mt_store(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
-{
-	struct mt_wr wr;	/* ~2 KiB; the plan and build phases add ~1.7 KiB */
+	struct mt_wr wr;	/* ~4 KiB; plan and build add ~1.7 KiB each */
 	struct mt_node *root;
 	int err;
 
-	if (first > last)
-		return -EINVAL;
-	if (!mt->root)
-		return mt_store_empty(mt, first, last, entry);
 	wr.mt = mt;
 	wr.root = mt->root;
 	wr.height = mt->height;
@@ -464,27 +425,11 @@ int mt_store(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
 	if (err)
 		return err;
 	root = mt_build(&wr);
-	KASSERT(wr.used == wr.npool, "mt_store: used %u of %u nodes", wr.used, wr.npool);
+	KASSERT(wr.used == wr.npool, "mt_store_general: used %u of %u nodes", wr.used, wr.npool);
 	DEBUG_YIELD();
 	mt->height = wr.empty ? 0 : wr.grow ? wr.height + 1 : wr.height - wr.top;
 	rcu_assign_pointer(mt->root, root);
 	DEBUG_YIELD();
 	mt_retire(&wr);
 	return 0;
-}
-
-int mt_insert(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
-{
-	struct mt_range r;
-
-	if (first > last || !entry)
-		return -EINVAL;
-	if (mt_seek(mt, first, &r) && r.first <= last)
-		return -EEXIST;
-	return mt_store(mt, first, last, entry);
-}
-
-int mt_erase(struct maple_tree *mt, uint64_t first, uint64_t last)
-{
-	return mt_store(mt, first, last, NULL);
 }
