@@ -11,6 +11,7 @@
  */
 #include "tests/ktest.h"
 #include "mm/mt.h"
+#include "mm/mt_node.h"	/* mt_store_general: test the slow path directly */
 #include "sync/rcu.h"
 #include "sync/host/hostcpu.h"
 #include "mt_model.h"
@@ -121,7 +122,7 @@ static const char *const prop_name[] = { "insert", "store", "erase", "find", "se
 
 struct prop_op {
 	uint8_t kind;
-	bool topdown;
+	bool topdown;		/* gap: direction; store/erase: general path */
 	uint64_t a, b, c, d;	/* first/last/value id, or addr, or lo/hi/size/align */
 };
 
@@ -159,7 +160,10 @@ static bool prop_apply(struct prop_run *pr, const struct prop_op *op)
 	case P_ERASE:
 		e = op->kind == P_STORE ? val(op->c) : NULL;
 		mr = 0;
-		tr = mt_store(&pr->mt, op->a, op->b, e);
+		if (op->topdown && pr->mt.root)	/* bypass the single-leaf fast path */
+			tr = mt_store_general(&pr->mt, op->a, op->b, e);
+		else
+			tr = mt_store(&pr->mt, op->a, op->b, e);
 		model_store(&pr->m, op->a, op->b, e);
 		goto write;
 	case P_FIND: me = model_find(&pr->m, op->a); e = mt_find(&pr->mt, op->a, &r); break;
@@ -222,7 +226,8 @@ static void prop_print_op(const struct prop_op *op)
 {
 	printf("#   %s(%#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 "%s)\n",
 	       prop_name[op->kind], op->a, op->b, op->c, op->d,
-	       op->kind == P_GAP ? (op->topdown ? ", topdown" : ", bottomup") : "");
+	       op->kind == P_GAP ? (op->topdown ? ", topdown" : ", bottomup") :
+	       op->topdown && op->kind != P_INSERT ? ", general" : "");
 }
 
 /* prop_shrink: delta-debug ops[0..n) to a short failing subsequence and print
@@ -294,6 +299,7 @@ static void prop_gen(uint64_t *s, struct prop_op *op, const struct model *m, uin
 	op->a = prop_addr(s, span);
 	op->b = op->a + len - 1 < op->a ? UINT64_MAX : op->a + len - 1;
 	op->c = id;
+	op->topdown = rnd(s) & 1;
 	if (r < (grow ? 35u : 12u)) {
 		op->kind = P_INSERT;
 	} else if (r < 40) {
