@@ -119,8 +119,12 @@ void trap_dispatch(struct trap_frame *tf)
 {
 	unsigned v = (unsigned)tf->vector;
 
-	if (v == 2 && panic_cpu >= 0 && panic_cpu != (int)cpu_self())
-		halt_forever();		/* smp_stop_others() */
+	if (v == 2 && panic_cpu >= 0 && panic_cpu != (int)cpu_self()) {
+		/* smp_stop_others(): say where this CPU was, then stop. */
+		print_addr("stopped at", tf->rip);
+		backtrace_print(tf->rbp);
+		halt_forever();
+	}
 	if (v < 32)
 		trap_fatal(tf);
 	if (v == VEC_SPURIOUS)
