@@ -167,6 +167,21 @@ KTEST(slab_double_free)
 	kmem_corrupt_hook = NULL;
 }
 
+/* died_by_panic: run fn in a child; true if it aborted (panic). */
+static bool died_by_panic(void (*fn)(void))
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		freopen("/dev/null", "w", stderr);
+		fn();
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
 static void uaf_without_hook(void)
 {
 	unsigned char *p = kmalloc(256);
@@ -178,18 +193,59 @@ static void uaf_without_hook(void)
 
 KTEST(slab_poison_panics_without_hook)
 {
-	pid_t pid;
-	int st;
-
 	slab_setup();
 	kmem_corrupt_hook = NULL;
-	if ((pid = fork()) == 0) {
-		freopen("/dev/null", "w", stderr);
-		uaf_without_hook();
-		_exit(0);
-	}
-	waitpid(pid, &st, 0);
-	KT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "panic on a use-after-free write");
+	KT_CHECK(died_by_panic(uaf_without_hook), "panic on a use-after-free write");
+}
+
+KTEST(kmalloc_out_of_memory)
+{
+	static void *p[16384];
+	void **q = calloc(1 << 18, sizeof(void *));
+	uint64_t base = slab_setup();
+	int n = 0, m = 0;
+
+	while (n < 16384 && (p[n] = kmalloc(2048)) != NULL)
+		n++;
+	while (m < (1 << 18) && (q[m] = kmalloc(16)) != NULL)	/* the fragments */
+		m++;
+	KT_CHECK(n > 0 && n < 16384 && m < (1 << 18) && frame_free_count() == 0,
+		 "RAM exhausted after %d + %d objects (%llu frames free)", n, m,
+		 (unsigned long long)frame_free_count());
+	KT_CHECK(!kmalloc(16) && !kmalloc(2048) && !kmalloc(8192), "every size fails when RAM is gone");
+	kfree(p[--n], 2048);
+	KT_CHECK((p[n] = kmalloc(2048)) != NULL, "a freed object is reusable at once");
+	n++;
+	while (n)
+		kfree(p[--n], 2048);
+	while (m)
+		kfree(q[--m], 16);
+	for (; m < 1000 && (q[m] = kmalloc(48)) != NULL; m++)
+		;
+	KT_CHECK(m == 1000, "the heap recovers after exhaustion");
+	while (m)
+		kfree(q[--m], 48);
+	KT_CHECK(no_leak(base), "no frames leaked");
+	free(q);
+}
+
+static void free_wrong_size(void)
+{
+	kfree(kmalloc(100), 200);
+}
+
+static void free_foreign_pointer(void)
+{
+	char *p = kmalloc(64);
+
+	kfree(p + 8, 64);
+}
+
+KTEST(kfree_misuse_panics)
+{
+	slab_setup();
+	KT_CHECK(died_by_panic(free_wrong_size), "kfree with another size class panics");
+	KT_CHECK(died_by_panic(free_foreign_pointer), "kfree inside an object panics");
 }
 
 KTEST(slab_custom_cache)
