@@ -123,6 +123,7 @@ static uint64_t frame_block_take(struct page *pg, unsigned order)
 
 	/* Frame 0 is never free: a region's first frame holds its metadata. */
 	KASSERT(pa != 0, "frame_block_take: frame 0 handed out");
+	ck_pr_store_32(&pg->flags, 0);	/* no kind left over from a tail page's past */
 	pg->order = (uint8_t)order;
 	pg->level = 0;
 	pg->next = NULL;
