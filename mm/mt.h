@@ -51,7 +51,9 @@
  * then allocates every node it needs, and only then builds and publishes:
  * -ENOMEM therefore leaves the tree untouched and frees what it got.
  * mt_reserve(n) sets aside n worst cases of 5 * (height + 1) + 1 nodes each
- * (at most 5 new nodes per depth), so that n stores cannot fail.
+ * (at most 5 new nodes per depth), so that n stores cannot fail. (The one
+ * other -ENOMEM: a store that would grow the tree past height 16, which
+ * takes more than 28 million ranges, is refused with the tree intact.)
  *
  * Cost. A store allocates height-many nodes in the common case (path copy)
  * and frees as many after a grace period; a lookup allocates nothing and

@@ -39,7 +39,7 @@
 #define MT_INT_SLOTS	10
 #define MT_LEAF_MIN	6	/* fill of a non-root leaf */
 #define MT_INT_MIN	3	/* fill of a non-root internal node */
-#define MT_MAX_HEIGHT	24	/* > 10^11 ranges at minimum fill: unreachable */
+#define MT_MAX_HEIGHT	16	/* height 17 needs > 2*3^14*3 = 28.7M ranges */
 #define MT_SPLIT_MAX	5	/* new nodes per depth per store, at most */
 #define MT_SEQ_MAX	72	/* items of one depth of a store (<= 65) */
 

@@ -283,8 +283,6 @@ again:
 		goto again;
 	}
 	wr->grow = wr->top == 0 && wr->k[0] > 1;
-	/* 3^22 internal nodes over 6-slot leaves: more ranges than memory */
-	KASSERT(!wr->grow || wr->height < MT_MAX_HEIGHT, "mt_plan: height %u", wr->height);
 	/* One leaf item with everything above collapsed: the whole space. */
 	wr->empty = wr->top + 1 == wr->height && wr->cnt[wr->top] == 1 && !wr->entry;
 }
@@ -404,7 +402,7 @@ static void mt_retire(struct mt_wr *wr)
  * file). 0 or -ENOMEM with the tree and the reservation unchanged. */
 int mt_store_general(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
 {
-	struct mt_wr wr;	/* ~4 KiB; plan and build add ~1.7 KiB each */
+	struct mt_wr wr;	/* ~3 KiB; plan and build add ~1.7 KiB each */
 	struct mt_node *root;
 	int err;
 
@@ -421,6 +419,8 @@ int mt_store_general(struct maple_tree *mt, uint64_t first, uint64_t last, void 
 	}
 	mt_pc_add(&wr, 0, wr.root, 0, UINT64_MAX);
 	mt_plan(&wr);
+	if (wr.grow && wr.height == MT_MAX_HEIGHT)
+		return -ENOMEM;	/* tens of millions of ranges: refuse, intact */
 	err = mt_pool_fill(&wr);
 	if (err)
 		return err;
