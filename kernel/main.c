@@ -17,6 +17,7 @@
 #include "kernel/ktest.h"
 #include "sync/rcu.h"
 #include "arch/apic.h"
+#include "arch/pit.h"
 #include "arch/paging.h"
 #include "arch/x86.h"
 
@@ -74,12 +75,16 @@ static void interrupts_init(void)
 
 void kmain(uint32_t magic, uint32_t mbi_pa)
 {
+	uint64_t t_entry;
+
 	cpu_set_gs(&cpus[0]);
 	serial_init();
 	tsc_calibrate();
+	t_entry = time_ns() - PIT_CAL_MS * 1000000ull;	/* before the calibration */
 	bootinfo_parse(magic, mbi_pa);
 	printk_loglevel = (int)cmdline_int("loglevel", LOG_INFO);
 	printk("Kestrel x86_64: booting, tsc %llu kHz\n", (unsigned long long)(tsc_hz / 1000));
+	print_ms("kernel entry (kmain)", t_entry);
 	bootinfo_print();
 	cpu_tables_init(&cpus[0]);
 	sched_init();

@@ -11,10 +11,10 @@
 #include "arch/paging.h"
 #include "arch/mmu.h"
 
-/* Blocks per CPU: 1200 in all, so the zone lock's handoffs stay bounded
+/* Blocks per CPU: 800 in all, so the zone lock's handoffs stay bounded
  * under TCG with more vCPUs than host cores (each contended handoff waits
  * for the next vCPU thread to be scheduled by the host). */
-enum { STRESS_BLOCKS = 600, STRESS_TOTAL = 1200 };
+enum { STRESS_BLOCKS = 600, STRESS_TOTAL = 800 };
 
 struct stress_state {
 	uint64_t blocks[STRESS_BLOCKS];
