@@ -7,6 +7,7 @@
 #include "kernel/smp_call.h"
 #include "kernel/bootinfo.h"
 #include "kernel/machine.h"
+#include "kernel/kstack.h"
 #include "arch/apic.h"
 
 static void record_cpu(void *arg)
@@ -94,4 +95,37 @@ KTEST(crash_selftest)
 	printk("# crash_selftest: reading address 0x8 on cpu %u\n", cpu_self());
 	ktest_crash_deref(NULL);
 	KT_CHECK(false, "survived a NULL dereference");
+}
+
+/* ktest_recurse: use 512 bytes of stack per level, forever. The addition
+ * after the call keeps it from becoming a loop. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+__attribute__((noinline)) static int ktest_recurse(volatile char *prev, int depth)
+{
+	volatile char buf[512];
+
+	buf[0] = (char)depth;
+	buf[1] = prev ? prev[0] : 0;
+	return ktest_recurse(buf, depth + 1) + buf[0];
+}
+#pragma GCC diagnostic pop
+
+static void overflow_thread(void *arg)
+{
+	printk("# crash_stack_overflow: recursing on a %u KiB stack, guard at %p\n",
+	       KSTACK_SIZE >> 10, (void *)kstack_guard_of(thread_self()->stack_top));
+	ktest_recurse(NULL, 0);
+}
+
+/* The guard page under a kernel stack: overflowing it must fault, the fault
+ * cannot be delivered on the dead stack, and the double fault, on its IST
+ * stack, reports it and exits QEMU with failure. */
+KTEST(crash_stack_overflow)
+{
+	struct thread *t = thread_create("overflow", overflow_thread, NULL, -1);
+
+	KT_REQUIRE(t != NULL, "thread_create");
+	thread_join(t);
+	KT_CHECK(false, "survived a kernel stack overflow");
 }
