@@ -36,6 +36,8 @@ struct thread {
 	uint64_t switched_in_ns;	/* (O) */
 	uint64_t cpus_seen;		/* (O) bitmask of CPUs it ran on */
 	unsigned slice;			/* (O) ticks in the current slice */
+	struct uthread *user;		/* (O) user-mode state (kernel/proc.h),
+					 * NULL for kernel threads */
 };
 
 struct waiter {

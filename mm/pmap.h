@@ -16,8 +16,19 @@
  *              paddr_t pmap_page_pa(struct page *pg)
  *              struct page *pmap_pa_page(paddr_t pa)
  *              struct page *pmap_zero_page(void)             the shared zero frame
- *              Per-frame metadata (struct page below): refcount, mapcount,
- *              kind flags, and the split page-table lock of table pages.
+ *              Per-frame metadata: the port defines struct page (one
+ *              array for the whole machine, shared with its frame
+ *              allocator) with at least these members, used by mm/:
+ *                uint32_t refcount      (A) PTEs, objects, transient gets
+ *                int32_t mapcount       (A) PTEs mapping this frame
+ *                uint32_t flags         the PG_* kinds below live in bits
+ *                                       8..15; bits 0..7 are the port's
+ *                an integer level       (C) PG_PT: table level
+ *                struct spinlock ptl    PG_PT: this table's entries
+ *                struct page *next      (T) gather / free lists
+ *                struct rcu_head rcu    deferred free of frames and tables
+ *              All are valid (refcount 1, mapcount 0, next NULL) when
+ *              pmap_page_alloc returns the frame.
  *  Page tables int  pmap_init(struct pmap *pm)   allocate the top level
  *              void pmap_fini(struct pmap *pm)   free the top level only
  *              paddr_t pmap_root(struct pmap *pm)
@@ -103,26 +114,23 @@ static inline pte_t pte_table(paddr_t pa)
 }
 
 /*
- * struct page - per-frame metadata.
- * Legend: (A) atomic, (C) constant while allocated, (P) the page-table lock
- * of the table that maps it, (T) owned by the tlb_gather holding it.
+ * Kinds of frame (struct page.flags, bits 8..15; the port owns bits 0..7 for
+ * its allocator's own state). Legend of the required fields above:
+ * (A) atomic, (C) constant while allocated, (T) owned by the tlb_gather
+ * holding it.
  */
-#define PG_ANON		0x01	/* private anonymous data */
-#define PG_SHMEM	0x02	/* belongs to a shared-memory object */
-#define PG_FILE		0x04	/* belongs to a file object */
-#define PG_PT		0x08	/* a page-table page */
-#define PG_ZERO		0x10	/* the shared zero frame */
-#define PMAP_ZERO	0x100	/* pmap_page_alloc: zero the contents */
+#define PG_ANON		0x0100	/* private anonymous data */
+#define PG_SHMEM	0x0200	/* belongs to a shared-memory object */
+#define PG_FILE		0x0400	/* belongs to a file object */
+#define PG_PT		0x0800	/* a page-table page */
+#define PG_ZERO		0x1000	/* the shared zero frame */
+#define PG_MM_MASK	0xff00	/* every kind bit mm/ may set */
+#define PMAP_ZERO	0x80000000u	/* pmap_page_alloc: zero the contents
+					 * (a request, never stored) */
 
-struct page {
-	uint32_t refcount;	/* (A) references: PTEs, objects, transient gets */
-	int32_t mapcount;	/* (A) PTEs mapping this frame */
-	uint32_t flags;		/* (C) PG_* kind */
-	uint32_t level;		/* (C) PG_PT: table level */
-	struct spinlock ptl;	/* PG_PT: protects this table's entries */
-	struct page *next;	/* (T) gather / free lists */
-	struct rcu_head rcu;	/* deferred free of table pages */
-};
+/* The backend defines struct page, and the hot translations pmap_pa_kva(),
+ * pmap_page_pa() and pmap_pa_page() inline. */
+#include "pmap_backend.h"
 
 /* The set of CPUs that may hold translations of one address space. */
 #define CPUSET_WORDS (NCPU_MAX / 64)
@@ -138,10 +146,6 @@ struct pmap {
 struct tlb_range {
 	uint64_t start, end;
 };
-
-/* The backend sees struct page and struct pmap, and defines the hot
- * translations pmap_pa_kva(), pmap_page_pa() and pmap_pa_page() inline. */
-#include "pmap_backend.h"
 
 /* pmap_pa_kva, pmap_page_pa, pmap_pa_page: inline in pmap_backend.h. */
 struct page *pmap_page_alloc(unsigned flags);

@@ -11,6 +11,18 @@
 
 #define HOST_PA_BASE 0x100000ull	/* frame 0 is not physical address 0 */
 
+/* struct page - per-frame metadata: exactly the members mm/pmap.h requires
+ * (legend there); the simulated machine has no allocator state of its own. */
+struct page {
+	uint32_t refcount;	/* (A) references: PTEs, objects, transient gets */
+	int32_t mapcount;	/* (A) PTEs mapping this frame */
+	uint32_t flags;		/* (C) PG_* kind */
+	uint32_t level;		/* (C) PG_PT: table level */
+	struct spinlock ptl;	/* PG_PT: protects this table's entries */
+	struct page *next;	/* (T) gather / free lists */
+	struct rcu_head rcu;	/* deferred free of table pages */
+};
+
 extern unsigned char *host_mem;		/* (C) the frame arena */
 extern struct page *host_pages;		/* (C) metadata, one per frame */
 extern uint64_t host_nframes;		/* (C) */

@@ -54,6 +54,8 @@ void cpu_tables_init(struct cpu *c)
 	a->tss.ist[IST_NMI - 1] = (uint64_t)(a->ist_nmi + IST_STACK_SIZE);
 	a->tss.iomap_base = sizeof(a->tss);
 	tss_desc(&a->gdt[3], &a->tss);
+	a->gdt[GDT_UDATA / 8] = 0x00cff2000000ffff;	/* user data, DPL 3 */
+	a->gdt[GDT_UCODE / 8] = 0x00affa000000ffff;	/* user code, 64-bit, DPL 3 */
 	for (int v = 0; v < 256; v++)
 		idt_set(&a->idt[v], trap_stubs[v], v == 8 ? IST_DF : v == 2 ? IST_NMI : 0);
 

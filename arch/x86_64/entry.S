@@ -4,8 +4,9 @@
  * Every vector has a stub that makes the stack look the same (an error code,
  * real or 0, then the vector number) and jumps to trap_common, which saves
  * the general registers as a struct trap_frame (arch/cpu.h) and calls
- * trap_dispatch(frame). The kernel never runs user code, so GS always holds
- * the kernel's per-CPU base and no swapgs is needed.
+ * trap_dispatch(frame). Entries from user mode (CS RPL 3) swap in the
+ * kernel's GS base first and swap it back out on the way back (the syscall
+ * path, arch/x86_64/syscall.S, does the same).
  */
 	.text
 	.altmacro
@@ -28,7 +29,10 @@ trap_stub_\v:
 .endr
 
 trap_common:
-	pushq %rax
+	testb $3, 24(%rsp)	/* CS of the interrupted context: from user mode? */
+	jz 1f
+	swapgs			/* kernel GS base for cpu_self() and friends */
+1:	pushq %rax
 	pushq %rbx
 	pushq %rcx
 	pushq %rdx
@@ -62,7 +66,10 @@ trap_common:
 	popq %rbx
 	popq %rax
 	addq $16, %rsp		/* vector, error code */
-	iretq
+	testb $3, 8(%rsp)	/* returning to user mode? */
+	jz 2f
+	swapgs
+2:	iretq
 
 .macro STUB_ADDR v
 	.quad trap_stub_\v

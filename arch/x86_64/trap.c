@@ -15,6 +15,8 @@
 #include "arch/mmu.h"
 #include "arch/apic.h"
 
+bool user_trap(struct trap_frame *tf);	/* arch/x86_64/user_trap.c */
+
 static irq_handler_t irq_handlers[256];	/* (C) set before interrupts are enabled */
 
 extern const uint64_t ksyms_count;
@@ -125,6 +127,8 @@ void trap_dispatch(struct trap_frame *tf)
 		backtrace_print(tf->rbp);
 		halt_forever();
 	}
+	if (v < 32 && user_trap(tf))	/* user faults, usercopy fixups */
+		return;
 	if (v < 32)
 		trap_fatal(tf);
 	if (v == VEC_SPURIOUS)

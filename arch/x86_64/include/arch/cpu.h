@@ -11,7 +11,9 @@
 #define GDT_KCODE 0x08
 #define GDT_KDATA 0x10
 #define GDT_TSS   0x18
-#define GDT_ENTRIES 5		/* null, kcode, kdata, tss (2 slots) */
+#define GDT_UDATA 0x28		/* user data (RPL 3: 0x2b); SYSRET needs */
+#define GDT_UCODE 0x30		/* user code (0x33) 8 bytes above user data */
+#define GDT_ENTRIES 7		/* null, kcode, kdata, tss (2 slots), udata, ucode */
 
 #define IST_DF  1
 #define IST_NMI 2

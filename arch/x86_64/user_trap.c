@@ -1,0 +1,95 @@
+/*
+ * arch/x86_64/user_trap.c - exceptions that concern user memory or user mode.
+ *
+ * user_trap() is called by trap_dispatch() for every exception vector
+ * before it treats the exception as a fatal kernel error:
+ *   #PF from user mode         mm fault path (lock-free first, then the
+ *                              locked fallback: fault_handle); on failure
+ *                              SIGSEGV/SIGBUS to the thread
+ *   #PF in usercopy.S          the same fault path; on failure resume at
+ *                              uaccess_fixup, which returns -EFAULT
+ *   other exceptions, user     the matching signal (SIGILL, SIGFPE, ...)
+ * It returns false for everything else (a kernel bug: trap_fatal reports).
+ *
+ * The fault path may sleep (mm->lock) and sends shootdown IPIs, which need
+ * interrupts on: they are re-enabled if the interrupted context had them.
+ * A usercopy fault with preemption disabled (a caller inside a spinlock or
+ * RCU section) is not resolved but turned into -EFAULT.
+ */
+#include "kernel/proc.h"
+#include "kernel/sched.h"
+#include "kernel/printk.h"
+#include "kernel/signal.h"
+#include "arch/x86.h"
+#include "arch/cpu.h"
+
+extern char uaccess_begin[], uaccess_end[], uaccess_fixup[];
+
+#define PF_PRESENT	0x1
+#define PF_WRITE	0x2
+#define PF_USER		0x4
+#define PF_RSVD		0x8
+#define PF_INSTR	0x10
+
+static bool in_uaccess(uint64_t rip)
+{
+	return rip >= (uint64_t)uaccess_begin && rip < (uint64_t)uaccess_end;
+}
+
+/* pf_resolve: run the mm fault path for va in the current thread's mm. */
+static int pf_resolve(struct trap_frame *tf, uint64_t va)
+{
+	struct uthread *ut = thread_self()->user;
+	unsigned access = (tf->error & PF_WRITE ? FAULT_WRITE : FAULT_READ) |
+			  (tf->error & PF_INSTR ? FAULT_EXEC : 0);
+	int err;
+
+	if (!ut || !ut->mm || va >= USER_VA_END || (tf->error & PF_RSVD))
+		return -EFAULT;
+	if (tf->rflags & RFLAGS_IF)
+		irq_enable();
+	err = fault_handle(ut->mm, va, access);
+	irq_disable();
+	return err;
+}
+
+/* user_pf: a page fault; true if handled (resolved, fixed up or signalled). */
+static bool user_pf(struct trap_frame *tf)
+{
+	uint64_t va = read_cr2();
+	bool user = tf->cs & 3;
+	int err;
+
+	if (!user && !in_uaccess(tf->rip))
+		return false;
+	if (!user && preempt_count() != 0) {
+		tf->rip = (uint64_t)uaccess_fixup;
+		return true;
+	}
+	err = pf_resolve(tf, va);
+	if (!err)
+		return true;
+	if (!user) {
+		tf->rip = (uint64_t)uaccess_fixup;
+		return true;
+	}
+	signal_fault(tf, err == -EFAULT ? SIGSEGV : SIGBUS,
+		     tf->error & PF_PRESENT ? SEGV_ACCERR : SEGV_MAPERR, va);
+	return true;
+}
+
+bool user_trap(struct trap_frame *tf)
+{
+	static const int sigs[32] = {
+		[0] = SIGFPE, [1] = SIGTRAP, [3] = SIGTRAP, [4] = SIGSEGV, [5] = SIGSEGV,
+		[6] = SIGILL, [7] = SIGFPE, [13] = SIGSEGV, [12] = SIGBUS, [16] = SIGFPE,
+		[17] = SIGBUS, [19] = SIGFPE,
+	};
+
+	if (tf->vector == 14)
+		return user_pf(tf);
+	if (!(tf->cs & 3) || tf->vector >= 32 || !sigs[tf->vector])
+		return false;
+	signal_fault(tf, sigs[tf->vector], 0, tf->vector == 13 ? 0 : tf->rip);
+	return true;
+}

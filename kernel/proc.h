@@ -1,0 +1,81 @@
+/*
+ * kernel/proc.h - user threads and processes.
+ *
+ * A user thread is a kernel thread (kernel/sched.h) whose struct thread has
+ * a struct uthread attached (thread->user): the address space it runs in,
+ * its TLS base, its process. The context switch (user_switch_to) loads the
+ * address space, the kernel stack for entries from user mode and FS base.
+ * A kernel thread may also adopt an address space (tests, exec) by setting
+ * thread->user and calling user_adopt().
+ *
+ * Legend: (C) constant after creation; (O) only the thread itself.
+ */
+#ifndef KESTREL_KERNEL_PROC_H
+#define KESTREL_KERNEL_PROC_H
+
+#include "mm/mm.h"
+
+struct proc;
+struct thread;
+
+struct uthread {
+	struct mm *mm;		/* (C) NULL: none (kernel tables) */
+	struct proc *proc;	/* (C) NULL for a kernel thread borrowing an mm */
+	uint64_t fsbase;	/* (O) user FS base (arch_prctl) */
+	uint64_t clear_tid;	/* (O) set_tid_address: user address, 0 if none */
+	int tid;		/* (C) */
+};
+
+#define PROC_NFILES 32
+#define PROC_MAX_ARGS 16
+#define PROC_TAP_LINE 120
+
+struct file;
+
+/*
+ * struct proc - a process (one thread for now). Legend as above plus
+ * (L) proc->lock; (A) atomic.
+ */
+struct proc {
+	int pid;			/* (C) */
+	struct mm *mm;			/* (C) */
+	struct thread *thread;		/* (C) its only thread */
+	struct uthread ut;		/* (C) the thread's user state */
+	struct spinlock lock;
+	struct file *files[PROC_NFILES];	/* (L) */
+	int exit_status;		/* (A) wait status, valid once dead */
+	int dead;			/* (A) exited; the thread is finishing */
+	char name[32];			/* (C) */
+	char tap[PROC_TAP_LINE];	/* (O) last complete console line */
+	char partial[PROC_TAP_LINE];	/* (O) line being written */
+	unsigned npartial;		/* (O) */
+};
+
+/* proc_spawn: a new process running the static ELF at path from the
+ * initramfs with argv (NULL-terminated); 0 and *out, or negative errno. */
+int proc_spawn(const char *path, char *const argv[], struct proc **out);
+/* proc_wait: wait until p exited, free it; its wait status. */
+int proc_wait(struct proc *p);
+/* proc_exit: end the calling process with wait status (exit code << 8, or
+ * the signal number); never returns. */
+__attribute__((noreturn)) void proc_exit(int status);
+__attribute__((noreturn)) void proc_exit_signal(int sig);
+struct proc *proc_self(void);
+
+/* user_switch_to: the context-switch hook (interrupts off): load next's
+ * address space (or the kernel's), RSP0 and FS base. */
+void user_switch_to(struct thread *next);
+/* user_adopt: make the calling thread run in ut's address space now (ut
+ * NULL: drop back to the kernel tables). */
+void user_adopt(struct uthread *ut);
+
+/* User memory access (arch/x86_64/usercopy.S): 0 or -EFAULT, never a
+ * kernel fault. Callable with preemption enabled only (a fault may sleep). */
+int copy_from_user(void *dst, uint64_t usrc, size_t n);
+int copy_to_user(uint64_t udst, const void *src, size_t n);
+int clear_user(uint64_t udst, size_t n);
+/* strncpy_from_user: copy a NUL-terminated string of at most n-1 bytes;
+ * its length, -EFAULT, or -ENAMETOOLONG (36) when it does not fit. */
+long strncpy_from_user(char *dst, uint64_t usrc, size_t n);
+
+#endif

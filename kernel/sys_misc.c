@@ -1,0 +1,163 @@
+/*
+ * kernel/sys_misc.c - process identity, time, randomness, TLS and the
+ * signal mask (no asynchronous signals exist yet, so the mask is only
+ * stored and reported).
+ */
+#include "kernel/syscall.h"
+#include "kernel/sched.h"
+#include "kernel/machine.h"
+#include "arch/x86.h"
+
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+#define ARCH_GET_GS 0x1004
+#define CLOCK_REALTIME 0
+#define CLOCK_MONOTONIC 1
+#define GRND_NONBLOCK 1
+#define GRND_RANDOM 2
+#define GRND_INSECURE 4
+
+static uint64_t rng_state;	/* (A) xorshift state, seeded from the TSC */
+
+/* random_bytes: fill buf from a xorshift64* generator stirred with the TSC
+ * (not cryptographic: AT_RANDOM and getrandom for tests and stack canaries). */
+void random_bytes(void *buf, size_t n)
+{
+	uint8_t *b = buf;
+
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t x = ck_pr_load_64(&rng_state) ^ rdtsc(), r;
+
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		ck_pr_store_64(&rng_state, x);
+		r = x * 0x2545f4914f6cdd1dull;
+		memcpy(b + i, &r, n - i < 8 ? n - i : 8);
+	}
+}
+
+long sys_getpid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	return proc_self()->pid;
+}
+
+long sys_getppid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	return 0;	/* spawned by the kernel */
+}
+
+long sys_gettid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	return thread_self()->user->tid;
+}
+
+long sys_exit(uint64_t code, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	proc_exit((int)((code & 0xff) << 8));
+}
+
+long sys_arch_prctl(uint64_t code, uint64_t addr, uint64_t a2, uint64_t a3, uint64_t a4,
+		    uint64_t a5)
+{
+	struct uthread *ut = thread_self()->user;
+
+	switch (code) {
+	case ARCH_SET_FS:
+		if (addr >= USER_VA_END)
+			return -EPERM;
+		ut->fsbase = addr;
+		wrmsr(MSR_FS_BASE, addr);
+		return 0;
+	case ARCH_GET_FS:
+		return copy_to_user(addr, &ut->fsbase, 8);
+	default:
+		return -EINVAL;
+	}
+}
+
+long sys_set_tid_address(uint64_t uaddr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+			 uint64_t a5)
+{
+	thread_self()->user->clear_tid = uaddr;
+	return thread_self()->user->tid;
+}
+
+long sys_uname(uint64_t ubuf, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	static const char *const f[6] = { "Linux", "kestrel", "6.1.0-kestrel", "#1 SMP",
+					  "x86_64", "(none)" };
+	char buf[6 * 65];
+
+	memset(buf, 0, sizeof(buf));
+	for (unsigned i = 0; i < 6; i++)
+		memcpy(buf + 65 * i, f[i], strlen(f[i]));
+	return copy_to_user(ubuf, buf, sizeof(buf));
+}
+
+long sys_clock_gettime(uint64_t clk, uint64_t uts, uint64_t a2, uint64_t a3, uint64_t a4,
+		       uint64_t a5)
+{
+	uint64_t ns = time_ns(), ts[2] = { ns / 1000000000, ns % 1000000000 };
+
+	if (clk > 11)	/* every Linux clock reads the monotonic TSC here */
+		return -EINVAL;
+	return copy_to_user(uts, ts, sizeof(ts));
+}
+
+long sys_nanosleep(uint64_t ureq, uint64_t urem, uint64_t a2, uint64_t a3, uint64_t a4,
+		   uint64_t a5)
+{
+	int64_t ts[2];
+	uint64_t ticks;
+
+	if (copy_from_user(ts, ureq, sizeof(ts)))
+		return -EFAULT;
+	if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
+		return -EINVAL;
+	ticks = ((uint64_t)ts[0] * 1000000000 + (uint64_t)ts[1] + 9999999) / 10000000;
+	sched_sleep_ticks(ticks);
+	return 0;
+}
+
+long sys_sched_yield(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		     uint64_t a5)
+{
+	sched_yield();
+	return 0;
+}
+
+long sys_rt_sigprocmask(uint64_t how, uint64_t uset, uint64_t uold, uint64_t size,
+			uint64_t a4, uint64_t a5)
+{
+	static const uint64_t none;
+	uint64_t set;
+
+	if (size != 8 || how > 2)
+		return -EINVAL;
+	if (uset && copy_from_user(&set, uset, 8))
+		return -EFAULT;
+	if (uold && copy_to_user(uold, &none, 8))
+		return -EFAULT;
+	return 0;
+}
+
+long sys_getrandom(uint64_t ubuf, uint64_t len, uint64_t flags, uint64_t a3, uint64_t a4,
+		   uint64_t a5)
+{
+	uint8_t buf[256];
+	uint64_t done = 0;
+
+	if (flags & ~(uint64_t)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
+		return -EINVAL;
+	while (done < len) {
+		size_t k = len - done < sizeof(buf) ? len - done : sizeof(buf);
+
+		random_bytes(buf, k);
+		if (copy_to_user(ubuf + done, buf, k))
+			return done ? (long)done : -EFAULT;
+		done += k;
+	}
+	return (long)done;
+}

@@ -1,0 +1,52 @@
+/*
+ * kernel/syscall.c - system call dispatch (entered from arch/x86_64/syscall.S).
+ *
+ * Linux x86_64 convention: number in RAX, arguments in RDI, RSI, RDX, R10,
+ * R8, R9, result (or -errno) in RAX. Handlers run with interrupts on and
+ * may sleep. An unknown number returns -ENOSYS and is logged once.
+ */
+#include "kernel/syscall.h"
+#include "kernel/printk.h"
+#include "kernel/sched.h"
+#include "kernel/percpu.h"
+#include "arch/cpu.h"
+#include "arch/x86.h"
+
+#define SYSCALL(nr, fn) [nr] = fn
+
+static const syscall_fn syscall_table[SYS_MAX] = {
+	SYSCALL(0, sys_read), SYSCALL(1, sys_write), SYSCALL(2, sys_open),
+	SYSCALL(3, sys_close), SYSCALL(8, sys_lseek), SYSCALL(9, sys_mmap),
+	SYSCALL(10, sys_mprotect), SYSCALL(11, sys_munmap), SYSCALL(12, sys_brk),
+	SYSCALL(14, sys_rt_sigprocmask), SYSCALL(16, sys_ioctl), SYSCALL(19, sys_readv),
+	SYSCALL(20, sys_writev), SYSCALL(24, sys_sched_yield), SYSCALL(25, sys_mremap),
+	SYSCALL(26, sys_msync), SYSCALL(28, sys_madvise), SYSCALL(35, sys_nanosleep),
+	SYSCALL(39, sys_getpid), SYSCALL(60, sys_exit), SYSCALL(63, sys_uname),
+	SYSCALL(110, sys_getppid), SYSCALL(158, sys_arch_prctl), SYSCALL(186, sys_gettid),
+	SYSCALL(218, sys_set_tid_address), SYSCALL(228, sys_clock_gettime),
+	SYSCALL(231, sys_exit), SYSCALL(257, sys_openat), SYSCALL(318, sys_getrandom),
+};
+
+static uint64_t syscall_logged[(SYS_MAX + 63) / 64 + 1];	/* (A) -ENOSYS logged once */
+
+/* syscall_dispatch: run the call in tf (a frame from syscall_entry). */
+void syscall_dispatch(struct trap_frame *tf)
+{
+	uint64_t nr = tf->rax;
+	syscall_fn fn = nr < SYS_MAX ? syscall_table[nr] : NULL;
+
+	irq_enable();
+	if (fn) {
+		tf->rax = (uint64_t)fn(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
+	} else {
+		uint64_t slot = nr < SYS_MAX ? nr : SYS_MAX;
+
+		if (!(ck_pr_load_64(&syscall_logged[slot / 64]) & (1ull << (slot % 64)))) {
+			ck_pr_or_64(&syscall_logged[slot / 64], 1ull << (slot % 64));
+			pr_warn("syscall %llu not implemented (-ENOSYS)\n", (unsigned long long)nr);
+		}
+		tf->rax = (uint64_t)-ENOSYS;
+	}
+	if (ck_pr_load_int(&this_cpu()->hot.need_resched))
+		schedule();	/* preemption point on the way back to user mode */
+}
