@@ -161,13 +161,15 @@ void proc_exit_signal(int sig)
 	proc_exit(sig & 0x7f);
 }
 
-int proc_wait(struct proc *p)
+int proc_wait(struct proc *p, char *tap)
 {
 	int status;
 
 	wait_event(&proc_wq, ck_pr_load_int(&p->dead));
 	thread_join(p->thread);
 	status = p->exit_status;
+	if (tap)
+		memcpy(tap, p->tap, PROC_TAP_LINE);
 	env_free(p, sizeof(*p));
 	return status;
 }

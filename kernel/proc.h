@@ -24,6 +24,9 @@ struct uthread {
 	uint64_t fsbase;	/* (O) user FS base (arch_prctl) */
 	uint64_t clear_tid;	/* (O) set_tid_address: user address, 0 if none */
 	int tid;		/* (C) */
+	bool fpu_saved;		/* (O) fpu holds its state (else: reset state) */
+	uint8_t fpu[512] __attribute__((aligned(16)));	/* (O) FXSAVE area while
+						 * off CPU (the kernel never uses the FPU) */
 };
 
 #define PROC_NFILES 32
@@ -54,17 +57,19 @@ struct proc {
 /* proc_spawn: a new process running the static ELF at path from the
  * initramfs with argv (NULL-terminated); 0 and *out, or negative errno. */
 int proc_spawn(const char *path, char *const argv[], struct proc **out);
-/* proc_wait: wait until p exited, free it; its wait status. */
-int proc_wait(struct proc *p);
+/* proc_wait: wait until p exited, free it; its wait status. tap (NULL or
+ * PROC_TAP_LINE bytes) receives the last line it wrote to the console. */
+int proc_wait(struct proc *p, char *tap);
 /* proc_exit: end the calling process with wait status (exit code << 8, or
  * the signal number); never returns. */
 __attribute__((noreturn)) void proc_exit(int status);
 __attribute__((noreturn)) void proc_exit_signal(int sig);
 struct proc *proc_self(void);
 
-/* user_switch_to: the context-switch hook (interrupts off): load next's
- * address space (or the kernel's), RSP0 and FS base. */
-void user_switch_to(struct thread *next);
+/* user_switch_to: the context-switch hook (interrupts off): save prev's
+ * FPU state; load next's address space (or the kernel's), RSP0, FS base and
+ * FPU state. */
+void user_switch_to(struct thread *prev, struct thread *next);
 /* user_adopt: make the calling thread run in ut's address space now (ut
  * NULL: drop back to the kernel tables). */
 void user_adopt(struct uthread *ut);

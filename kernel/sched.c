@@ -38,7 +38,7 @@ static uint64_t tick_deadline = ~0ull;	/* (A) earliest jiffies a sleeper waits f
 static struct waitq exit_wq;
 
 void switch_to(uint64_t *prev_rsp, uint64_t next_rsp);
-void user_switch_to(struct thread *next);	/* arch/x86_64/user.c */
+void user_switch_to(struct thread *prev, struct thread *next);	/* arch/x86_64/user.c */
 void thread_start(void);
 
 static struct rq *this_rq(void)
@@ -168,7 +168,7 @@ static void __schedule(bool preempt)
 		rq->prev = prev;
 		this_cpu()->hot.current = next;
 		if (prev->user || next->user)
-			user_switch_to(next);	/* address space, RSP0, FS base */
+			user_switch_to(prev, next);	/* address space, RSP0, FS, FPU */
 		switch_to(&prev->rsp, next->rsp);
 		sched_finish();		/* we are back, maybe on another CPU */
 	} else {

@@ -18,15 +18,32 @@ long __uaccess_copy(void *dst, const void *src, size_t n);
 long __uaccess_clear(void *dst, size_t n);
 long __uaccess_strncpy(char *dst, const char *src, size_t n);
 
-void user_switch_to(struct thread *next)
+/* user_fpu_load: next's user FPU/SSE state, or the reset state (FNINIT,
+ * MXCSR 0x1f80: all exceptions masked) for a thread that never ran. */
+static void user_fpu_load(struct uthread *ut)
 {
-	struct uthread *ut = next->user;
+	static const uint32_t mxcsr = 0x1f80;
 
+	if (ut->fpu_saved)
+		__asm__ volatile("fxrstor64 %0" : : "m"(*(uint8_t (*)[512])ut->fpu));
+	else
+		__asm__ volatile("fninit; ldmxcsr %0" : : "m"(mxcsr));
+}
+
+void user_switch_to(struct thread *prev, struct thread *next)
+{
+	struct uthread *pu = prev ? prev->user : NULL, *ut = next->user;
+
+	if (pu && pu->proc) {
+		__asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t (*)[512])pu->fpu));
+		pu->fpu_saved = true;
+	}
 	pmap_switch(ut && ut->mm ? &ut->mm->pmap : NULL);
 	if (!ut || !ut->proc)
 		return;
 	this_cpu()->arch.tss.rsp[0] = next->stack_top;
 	wrmsr(MSR_FS_BASE, ut->fsbase);
+	user_fpu_load(ut);
 }
 
 void user_adopt(struct uthread *ut)
@@ -34,7 +51,7 @@ void user_adopt(struct uthread *ut)
 	uint64_t f = irq_save();
 
 	thread_self()->user = ut;
-	user_switch_to(thread_self());
+	user_switch_to(NULL, thread_self());
 	irq_restore(f);
 }
 
@@ -94,6 +111,8 @@ void user_asm_offsets(void)
 #define MSR_LSTAR	0xc0000082
 #define MSR_FMASK	0xc0000084
 #define EFER_SCE	(1u << 0)
+#define CR4_OSFXSR	(1ul << 9)
+#define CR4_OSXMMEXCPT	(1ul << 10)
 #define CR4_SMEP	(1ul << 20)
 #define CR4_SMAP	(1ul << 21)
 #define RFLAGS_TF	(1ul << 8)
@@ -116,7 +135,10 @@ static void user_cpu_init(void *arg)
 	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
 	wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC);
 	cpuid(7, 0, r);
+	__asm__ volatile("mov %%cr0, %0; and $~4, %0; or $2, %0; mov %0, %%cr0"	/* FPU: EM off, MP on */
+			 : "=&r"(cr4));
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;	/* SSE for user programs */
 	if (r[1] & (1u << 7))
 		cr4 |= CR4_SMEP;
 	if (r[1] & (1u << 20))
