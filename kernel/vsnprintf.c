@@ -77,63 +77,82 @@ static uint64_t fmt_arg(va_list *ap, int lng, bool sgn, bool *neg)
 	return (uint64_t)s;
 }
 
+struct fmtspec {
+	bool left, alt;
+	char pad;
+	int width, lng;
+};
+
+/* fmt_spec: parse flags, width and length after '%'; returns the
+ * conversion character's position. */
+static const char *fmt_spec(const char *fmt, struct fmtspec *sp)
+{
+	*sp = (struct fmtspec){ .pad = ' ' };
+	for (; *fmt == '-' || *fmt == '0' || *fmt == '#'; fmt++)
+		*fmt == '-' ? (sp->left = true) : *fmt == '#' ? (sp->alt = true) : (sp->pad = '0');
+	for (; *fmt >= '0' && *fmt <= '9'; fmt++)
+		sp->width = sp->width * 10 + (*fmt - '0');
+	for (; *fmt == 'l' || *fmt == 'z'; fmt++)
+		sp->lng++;
+	return fmt;
+}
+
+/* fmt_conv: format one conversion c; false if c is not one we know. */
+static bool fmt_conv(struct fmtbuf *b, char c, const struct fmtspec *sp, va_list *ap)
+{
+	bool neg;
+	uint64_t v;
+
+	switch (c) {
+	case 'd': case 'i':
+		v = fmt_arg(ap, sp->lng, true, &neg);
+		fmt_num(b, v, 10, neg, sp->width, sp->pad, sp->left, false);
+		return true;
+	case 'u': case 'x': case 'X':
+		v = fmt_arg(ap, sp->lng, false, &neg);
+		if (sp->alt && c != 'u')
+			fmt_str(b, "0x", 0, false);
+		fmt_num(b, v, c == 'u' ? 10 : 16, false, sp->width, sp->pad, sp->left, c == 'X');
+		return true;
+	case 'p':
+		fmt_str(b, "0x", 0, false);
+		fmt_num(b, (uint64_t)va_arg(*ap, void *), 16, false, 16, '0', false, false);
+		return true;
+	case 's': {
+		const char *s = va_arg(*ap, const char *);
+
+		fmt_str(b, s ? s : "(null)", sp->width, sp->left);
+		return true;
+	}
+	case 'c':
+		fmt_putc(b, (char)va_arg(*ap, int));
+		return true;
+	case '%':
+		fmt_putc(b, '%');
+		return true;
+	}
+	return false;
+}
+
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct fmtbuf b = { buf, size, 0 };
+	struct fmtspec sp;
 	va_list aq;
 
 	va_copy(aq, ap);
 	for (; *fmt; fmt++) {
-		bool left = false, alt = false, neg;
-		char pad = ' ';
-		int width = 0, lng = 0;
-
 		if (*fmt != '%') {
 			fmt_putc(&b, *fmt);
 			continue;
 		}
-		fmt++;
-		for (; *fmt == '-' || *fmt == '0' || *fmt == '#'; fmt++)
-			*fmt == '-' ? (left = true) : *fmt == '#' ? (alt = true) : (pad = '0');
-		for (; *fmt >= '0' && *fmt <= '9'; fmt++)
-			width = width * 10 + (*fmt - '0');
-		for (; *fmt == 'l' || *fmt == 'z'; fmt++)
-			lng++;
-		switch (*fmt) {
-		case 'd': case 'i': {
-			uint64_t v = fmt_arg(&aq, lng, true, &neg);
-			fmt_num(&b, v, 10, neg, width, pad, left, false);
+		fmt = fmt_spec(fmt + 1, &sp);
+		if (fmt_conv(&b, *fmt, &sp, &aq))
+			continue;
+		fmt_putc(&b, '%');	/* unknown: print it as it was */
+		if (!*fmt)
 			break;
-		}
-		case 'u': case 'x': case 'X': {
-			uint64_t v = fmt_arg(&aq, lng, false, &neg);
-			if (alt && *fmt != 'u')
-				fmt_str(&b, "0x", 0, false);
-			fmt_num(&b, v, *fmt == 'u' ? 10 : 16, false, width, pad, left, *fmt == 'X');
-			break;
-		}
-		case 'p':
-			fmt_str(&b, "0x", 0, false);
-			fmt_num(&b, (uint64_t)va_arg(aq, void *), 16, false, 16, '0', false, false);
-			break;
-		case 's': {
-			const char *s = va_arg(aq, const char *);
-			fmt_str(&b, s ? s : "(null)", width, left);
-			break;
-		}
-		case 'c':
-			fmt_putc(&b, (char)va_arg(aq, int));
-			break;
-		case '%':
-			fmt_putc(&b, '%');
-			break;
-		default:
-			fmt_putc(&b, '%');
-			if (*fmt)
-				fmt_putc(&b, *fmt);
-			else
-				fmt--;
-		}
+		fmt_putc(&b, *fmt);
 	}
 	va_end(aq);
 	if (size)
