@@ -300,7 +300,7 @@ uint64_t mm_brk(struct mm *mm, uint64_t newbrk)
 	int err = 0;
 
 	mm_lock_write(mm);
-	if (newbrk < mm->brk_start)
+	if (newbrk < mm->brk_start || newbrk > USER_VA_END)	/* no wrap in page_align_up */
 		goto out;
 	oldend = page_align_up(mm->brk);
 	newend = page_align_up(newbrk);
