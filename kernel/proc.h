@@ -24,6 +24,8 @@ struct uthread {
 	uint64_t fsbase;	/* (O) user FS base (arch_prctl) */
 	uint64_t clear_tid;	/* (O) set_tid_address: user address, 0 if none */
 	int tid;		/* (C) */
+	uint64_t sigmask;	/* (O) blocked signals, bit sig-1 */
+	struct trap_frame *tf;	/* (O) user frame of the syscall in progress */
 	bool fpu_saved;		/* (O) fpu holds its state (else: reset state) */
 	uint8_t fpu[512] __attribute__((aligned(16)));	/* (O) FXSAVE area while
 						 * off CPU (the kernel never uses the FPU) */
@@ -34,6 +36,15 @@ struct uthread {
 #define PROC_TAP_LINE 120
 
 struct file;
+struct trap_frame;
+
+/* A signal disposition, in Linux's struct kernel_sigaction layout. */
+struct k_sigaction {
+	uint64_t handler;	/* SIG_DFL 0, SIG_IGN 1, or a function */
+	uint64_t flags;		/* SA_* */
+	uint64_t restorer;	/* SA_RESTORER: the user's rt_sigreturn stub */
+	uint64_t mask;		/* blocked while the handler runs */
+};
 
 /*
  * struct proc - a process (one thread for now). Legend as above plus
@@ -48,6 +59,7 @@ struct proc {
 	struct file *files[PROC_NFILES];	/* (L) */
 	int exit_status;		/* (A) wait status, valid once dead */
 	int dead;			/* (A) exited; the thread is finishing */
+	struct k_sigaction sigact[64];	/* (L) */
 	char name[32];			/* (C) */
 	char tap[PROC_TAP_LINE];	/* (O) last complete console line */
 	char partial[PROC_TAP_LINE];	/* (O) line being written */

@@ -1,20 +1,224 @@
 /*
- * kernel/signal.c - signal delivery.
+ * kernel/signal.c - signal dispositions, masks and synchronous delivery.
  *
- * Synchronous faults take the default action: the process is killed with a
- * one-line log naming the signal, the address and the instruction.
+ * Only synchronous signals exist so far (faults of the running thread), so
+ * delivery happens on the way back from the trap: signal_fault() either
+ * rewrites the user frame to enter the handler, or applies the default
+ * action (kill the process, one-line log). A fault whose signal is blocked
+ * or ignored kills too, as Linux's force_sig does.
+ *
+ * The handler's frame on the user stack is Linux's struct rt_sigframe:
+ *   [pretcode = sa_restorer][ucontext (flags, link, stack, mcontext, mask)]
+ *   [siginfo (128 bytes)][FXSAVE area (512, 16-aligned)]
+ * below the interrupted RSP minus the 128-byte red zone, with RSP % 16 == 8
+ * at the handler's entry (as after a call). rt_sigreturn restores the
+ * registers, mask and FPU state from the ucontext.
  */
 #include "kernel/signal.h"
 #include "kernel/proc.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
+#include "kernel/syscall.h"
 #include "arch/cpu.h"
 #include "arch/x86.h"
 
-void signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr)
+#define SA_SIGINFO	0x4
+#define SA_NODEFER	0x40000000
+#define SA_RESETHAND	0x80000000
+#define SA_RESTORER	0x04000000
+#define SIG_DFL		0
+#define SIG_IGN		1
+#define SIGSTOP		19
+#define UNBLOCKABLE	((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)))
+
+/* Linux x86_64 struct sigcontext, in order. */
+struct sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate;
+	uint64_t reserved[8];
+};
+
+struct ucontext {
+	uint64_t flags, link;
+	uint64_t ss_sp;
+	int32_t ss_flags, pad;
+	uint64_t ss_size;
+	struct sigcontext mc;
+	uint64_t sigmask;
+};
+
+struct siginfo {
+	int32_t signo, errno_, code, pad;
+	uint64_t addr;
+	uint8_t rest[128 - 24];
+};
+
+struct rt_sigframe {
+	uint64_t pretcode;
+	struct ucontext uc;
+	struct siginfo info;
+	uint8_t fpu[512] __attribute__((aligned(16)));
+};
+
+static void signal_kill(struct trap_frame *tf, int sig, uint64_t addr)
 {
-	pr_err("signal %d (code %d) at %016lx, rip %016lx: killing thread %s\n", sig, code,
-	       addr, tf->rip, thread_self()->name);
+	struct proc *p = proc_self();
+
+	pr_err("%s[%d]: signal %d at %016lx, rip %016lx: killed\n", p->name, p->pid, sig,
+	       addr, tf->rip);
 	irq_enable();
 	proc_exit_signal(sig);
+}
+
+/* signal_frame: write the rt_sigframe for sig; the frame's address, or 0
+ * if the user stack is not writable. Interrupts are on. */
+static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig, int code,
+			     uint64_t addr, const struct k_sigaction *ka)
+{
+	static struct rt_sigframe f;	/* too big for the stack; see the lock */
+	static struct spinlock lock = SPINLOCK_INITIALIZER("sigframe");
+	uint64_t sp = ((tf->rsp - 128 - sizeof(f)) & ~15ull) - 8;
+	int err;
+
+	spin_lock(&lock);
+	memset(&f, 0, sizeof(f));
+	f.pretcode = ka->restorer;
+	f.uc.mc = (struct sigcontext){
+		tf->r8, tf->r9, tf->r10, tf->r11, tf->r12, tf->r13, tf->r14, tf->r15,
+		tf->rdi, tf->rsi, tf->rbp, tf->rbx, tf->rdx, tf->rax, tf->rcx, tf->rsp, tf->rip,
+		tf->rflags, (uint16_t)tf->cs, 0, 0, (uint16_t)tf->ss, tf->error, tf->vector,
+		ut->sigmask, addr, sp + offsetof(struct rt_sigframe, fpu), { 0 } };
+	f.uc.sigmask = ut->sigmask;
+	f.info.signo = sig;
+	f.info.code = code;
+	f.info.addr = addr;
+	__asm__ volatile("fxsave64 %0" : "=m"(f.fpu));
+	spin_unlock(&lock);	/* copy_to_user may fault and sleep: copy from a snapshot */
+	{
+		struct rt_sigframe *copy = env_alloc(sizeof(*copy));
+
+		if (!copy)
+			return 0;
+		spin_lock(&lock);
+		memcpy(copy, &f, sizeof(f));
+		spin_unlock(&lock);
+		err = copy_to_user(sp, copy, sizeof(*copy));
+		env_free(copy, sizeof(*copy));
+	}
+	return err ? 0 : sp;
+}
+
+void signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr)
+{
+	struct proc *p = proc_self();
+	struct uthread *ut = thread_self()->user;
+	struct k_sigaction ka;
+	uint64_t sp, bit = 1ull << (sig - 1);
+
+	spin_lock(&p->lock);
+	ka = p->sigact[sig - 1];
+	if (ka.flags & SA_RESETHAND)
+		p->sigact[sig - 1].handler = SIG_DFL;
+	spin_unlock(&p->lock);
+	if (ka.handler == SIG_DFL || ka.handler == SIG_IGN || (ut->sigmask & bit) ||
+	    !(ka.flags & SA_RESTORER))
+		signal_kill(tf, sig, addr);
+	irq_enable();
+	sp = signal_frame(tf, ut, sig, code, addr, &ka);
+	irq_disable();
+	if (!sp)
+		signal_kill(tf, SIGSEGV, addr);
+	ut->sigmask |= (ka.mask | (ka.flags & SA_NODEFER ? 0 : bit)) & ~UNBLOCKABLE;
+	tf->rsp = sp;
+	tf->rip = ka.handler;
+	tf->rdi = (uint64_t)sig;
+	tf->rsi = sp + offsetof(struct rt_sigframe, info);
+	tf->rdx = sp + offsetof(struct rt_sigframe, uc);
+	tf->rax = 0;
+	tf->rflags &= ~(1ull << 10 | 1ull << 8);	/* DF, TF clear for the handler */
+}
+
+long sys_rt_sigaction(uint64_t sig, uint64_t uact, uint64_t uold, uint64_t size, uint64_t a4,
+		      uint64_t a5)
+{
+	struct proc *p = proc_self();
+	struct k_sigaction ka, old;
+
+	if (sig < 1 || sig > NSIG || size != 8)
+		return -EINVAL;
+	if (uact && copy_from_user(&ka, uact, sizeof(ka)))
+		return -EFAULT;
+	if (uact && (sig == SIGKILL || sig == SIGSTOP))
+		return -EINVAL;
+	spin_lock(&p->lock);
+	old = p->sigact[sig - 1];
+	if (uact) {
+		ka.mask &= ~UNBLOCKABLE;
+		p->sigact[sig - 1] = ka;
+	}
+	spin_unlock(&p->lock);
+	if (uold && copy_to_user(uold, &old, sizeof(old)))
+		return -EFAULT;
+	return 0;
+}
+
+long sys_rt_sigprocmask(uint64_t how, uint64_t uset, uint64_t uold, uint64_t size,
+			uint64_t a4, uint64_t a5)
+{
+	struct uthread *ut = thread_self()->user;
+	uint64_t set, old = ut->sigmask;
+
+	if (size != 8 || (uset && how > 2))
+		return -EINVAL;
+	if (uset && copy_from_user(&set, uset, 8))
+		return -EFAULT;
+	if (uold && copy_to_user(uold, &old, 8))
+		return -EFAULT;
+	if (uset) {
+		set &= ~UNBLOCKABLE;
+		ut->sigmask = how == 0 ? old | set : how == 1 ? old & ~set : set;
+	}
+	return 0;
+}
+
+/* sys_rt_sigreturn: restore the context saved by signal_frame; returns
+ * the interrupted RAX (syscall_dispatch stores it back into the frame). */
+long sys_rt_sigreturn(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		      uint64_t a5)
+{
+	struct uthread *ut = thread_self()->user;
+	struct trap_frame *tf = ut->tf;
+	uint64_t uc = tf->rsp;	/* the handler's ret popped pretcode */
+	struct ucontext *u = env_alloc(sizeof(*u));
+	uint8_t *fpu = env_alloc(512);
+	struct sigcontext *m;
+
+	if (!u || !fpu || copy_from_user(u, uc, sizeof(*u)) ||
+	    copy_from_user(fpu, u->mc.fpstate, 512)) {
+		env_free(u, sizeof(*u));
+		env_free(fpu, 512);
+		signal_kill(tf, SIGSEGV, uc);
+	}
+	m = &u->mc;
+	tf->r8 = m->r8, tf->r9 = m->r9, tf->r10 = m->r10, tf->r11 = m->r11;
+	tf->r12 = m->r12, tf->r13 = m->r13, tf->r14 = m->r14, tf->r15 = m->r15;
+	tf->rdi = m->rdi, tf->rsi = m->rsi, tf->rbp = m->rbp, tf->rbx = m->rbx;
+	tf->rdx = m->rdx, tf->rcx = m->rcx, tf->rsp = m->rsp, tf->rip = m->rip;
+	/* user-changeable flags only: CF PF AF ZF SF TF DF OF AC */
+	tf->rflags = (tf->rflags & ~0x40dd5ull) | (m->eflags & 0x40dd5ull);
+	ut->sigmask = u->sigmask & ~UNBLOCKABLE;
+	irq_disable();	/* the FPU registers are this thread's until we switch */
+	fpu[24] &= 0xff;	/* MXCSR reserved bits must be clear, else #GP */
+	*(uint32_t *)(fpu + 24) &= 0xffff;
+	__asm__ volatile("fxrstor64 %0" : : "m"(*(uint8_t (*)[512])fpu));
+	irq_enable();
+	{
+		long rax = (long)m->rax;
+
+		env_free(u, sizeof(*u));
+		env_free(fpu, 512);
+		return rax;
+	}
 }

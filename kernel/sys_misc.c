@@ -128,21 +128,6 @@ long sys_sched_yield(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_
 	return 0;
 }
 
-long sys_rt_sigprocmask(uint64_t how, uint64_t uset, uint64_t uold, uint64_t size,
-			uint64_t a4, uint64_t a5)
-{
-	static const uint64_t none;
-	uint64_t set;
-
-	if (size != 8 || how > 2)
-		return -EINVAL;
-	if (uset && copy_from_user(&set, uset, 8))
-		return -EFAULT;
-	if (uold && copy_to_user(uold, &none, 8))
-		return -EFAULT;
-	return 0;
-}
-
 long sys_getrandom(uint64_t ubuf, uint64_t len, uint64_t flags, uint64_t a3, uint64_t a4,
 		   uint64_t a5)
 {

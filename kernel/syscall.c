@@ -17,7 +17,7 @@
 static const syscall_fn syscall_table[SYS_MAX] = {
 	SYSCALL(0, sys_read), SYSCALL(1, sys_write), SYSCALL(2, sys_open),
 	SYSCALL(3, sys_close), SYSCALL(8, sys_lseek), SYSCALL(9, sys_mmap),
-	SYSCALL(10, sys_mprotect), SYSCALL(11, sys_munmap), SYSCALL(12, sys_brk),
+	SYSCALL(10, sys_mprotect), SYSCALL(11, sys_munmap), SYSCALL(12, sys_brk), SYSCALL(13, sys_rt_sigaction), SYSCALL(15, sys_rt_sigreturn),
 	SYSCALL(14, sys_rt_sigprocmask), SYSCALL(16, sys_ioctl), SYSCALL(19, sys_readv),
 	SYSCALL(20, sys_writev), SYSCALL(24, sys_sched_yield), SYSCALL(25, sys_mremap),
 	SYSCALL(26, sys_msync), SYSCALL(28, sys_madvise), SYSCALL(35, sys_nanosleep),
@@ -35,6 +35,7 @@ void syscall_dispatch(struct trap_frame *tf)
 	uint64_t nr = tf->rax;
 	syscall_fn fn = nr < SYS_MAX ? syscall_table[nr] : NULL;
 
+	thread_self()->user->tf = tf;
 	irq_enable();
 	if (fn) {
 		tf->rax = (uint64_t)fn(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
