@@ -1,6 +1,6 @@
 /*
- * mm/mt.c - the range tree: node allocation, reservations, RCU freeing,
- * accounting and the lock-free readers. Writers are in mt_write.c, gap search
+ * mm/mt.c - the range tree: node allocation, reservations, accounting and
+ * the lock-free readers (retired nodes: mt_recycle.c). Writers are in mt_write.c, gap search
  * in mt_gap.c, validation in mt_debug.c; the design is in mt.h and mt_node.h.
  *
  * Reader correctness: a reader loads mt->root with rcu_dereference and walks
@@ -20,6 +20,8 @@ void mt_init(struct maple_tree *mt)
 	mt->nr_nodes = 0;
 	mt->reserve = NULL;
 	mt->nr_reserve = 0;
+	mt->cool_head = NULL;
+	mt->cool_tail = NULL;
 }
 
 /* mt_node_get: a zeroed node from the reservation, else from env_alloc;
@@ -31,6 +33,8 @@ struct mt_node *mt_node_get(struct maple_tree *mt)
 	if (n) {
 		mt->reserve = n->reserve_next;
 		mt->nr_reserve--;
+		if (mt->reserve)	/* recycled nodes are cold: overlap */
+			__builtin_prefetch(mt->reserve, 1);
 	} else {
 		n = env_alloc(sizeof(*n));
 		if (!n)
@@ -45,7 +49,11 @@ struct mt_node *mt_node_get(struct maple_tree *mt)
  * nothing taken: fresh nodes freed, reserved ones given back. */
 int mt_nodes_get(struct maple_tree *mt, struct mt_node **pool, unsigned need)
 {
-	unsigned from_reserve = need < mt->nr_reserve ? need : mt->nr_reserve, got;
+	unsigned from_reserve, got;
+
+	while (mt->nr_reserve < need && mt_cool_take(mt))
+		;	/* recycled nodes first (mt_recycle.c) */
+	from_reserve = need < mt->nr_reserve ? need : mt->nr_reserve;
 
 	for (got = 0; got < need; got++) {
 		pool[got] = mt_node_get(mt);
@@ -84,27 +92,6 @@ void mt_node_kill(struct mt_node *n, struct mt_node **chain)
 	*chain = n;
 }
 
-static void mt_free_chain_rcu(struct rcu_head *h)
-{
-	struct mt_node *n = container_of(h, struct mt_node, free.rcu);
-
-	while (n) {
-		struct mt_node *next = n->free.next;
-
-		env_free(n, sizeof(*n));
-		n = next;
-	}
-}
-
-/* mt_free_chain: free n killed nodes after a grace period (one callback). */
-void mt_free_chain(struct maple_tree *mt, struct mt_node *chain, unsigned long n)
-{
-	if (!chain)
-		return;
-	mt->nr_nodes -= n;
-	call_rcu(&chain->free.rcu, mt_free_chain_rcu);
-}
-
 /* mt_kill_subtree: kill every node below and including n (depth-first). */
 static unsigned long mt_kill_subtree(struct mt_node *n, struct mt_node **chain)
 {
@@ -127,7 +114,8 @@ void mt_destroy(struct maple_tree *mt)
 	rcu_assign_pointer(mt->root, NULL);
 	if (root)
 		n = mt_kill_subtree(root, &chain);
-	mt_free_chain(mt, chain, n);
+	mt_free_chain_now(mt, chain, n);
+	mt_recycle_orphan(mt);
 	mt->height = 0;
 	mt_reserve_release(mt);
 }

@@ -55,9 +55,14 @@
  * other -ENOMEM: a store that would grow the tree past height 16, which
  * takes more than 28 million ranges, is refused with the tree intact.)
  *
- * Cost. A store allocates height-many nodes in the common case (path copy)
- * and frees as many after a grace period; a lookup allocates nothing and
- * writes nothing shared.
+ * Cost and recycling. A store needs height-many new nodes in the common
+ * case (path copy) and retires as many. Retired nodes go to call_rcu as one
+ * batch; when its grace period ends the batch is not freed but handed back
+ * to the tree (mt_recycle.c), and later stores take their nodes from it
+ * before calling env_alloc. In steady state a store therefore allocates and
+ * frees nothing; the tree keeps at most what it retired during one grace
+ * period (mt_shrink and mt_destroy give it back). A lookup allocates nothing
+ * and writes nothing shared.
  *
  * SYNCHRONIZATION TABLE ("yes": may run concurrently on one tree)
  *
@@ -95,6 +100,8 @@ struct maple_tree {
 	unsigned long nr_nodes;		/* (W) live nodes, including reserved */
 	struct mt_node *reserve;	/* (W) nodes set aside by mt_reserve */
 	unsigned nr_reserve;		/* (W) */
+	struct mt_node *cool_head;	/* (W) retired node batches, oldest */
+	struct mt_node *cool_tail;	/* (W)   first (mm/mt_recycle.c) */
 };
 
 /* Set-up and tear-down. mt_destroy frees every node (after a grace period if
@@ -133,7 +140,13 @@ int mt_gap_find(struct maple_tree *mt, uint64_t lo, uint64_t hi, uint64_t size,
 int mt_reserve(struct maple_tree *mt, unsigned nstores);
 void mt_reserve_release(struct maple_tree *mt);
 
-/* Accounting: live nodes and bytes (node size * nodes). */
+/* mt_shrink: give back to env_free the retired nodes whose grace period has
+ * ended and that the tree kept for reuse (memory pressure, tests that want
+ * every allocation to reach env_alloc). Writer lock held. */
+void mt_shrink(struct maple_tree *mt);
+
+/* Accounting: live nodes and bytes (node size * nodes). Retired nodes
+ * waiting for their grace period or for reuse are not counted. */
 unsigned long mt_node_count(const struct maple_tree *mt);
 size_t mt_bytes(const struct maple_tree *mt);
 

@@ -22,9 +22,9 @@
  * NULL slot length anywhere below child[i] (saturated at UINT64_MAX for the
  * 2^64-byte gap of an empty tree).
  *
- * Once freed, a node's first 24 body bytes are overlaid by the RCU free chain
- * (rcu_head + next), which a reader that got the node before it died may
- * still be reading. Hence the reader rule (mt_node_dead): read what you need
+ * Once retired, a node's first 56 body bytes (pivots only) are overlaid by
+ * the free-batch bookkeeping (mt_recycle.c), which a reader that got the
+ * node before it died may still be reading. Hence the reader rule (mt_node_dead): read what you need
  * from the node, then check `dead`; if set, the values may be garbage and the
  * walk restarts from the root.
  */
@@ -60,17 +60,24 @@ struct mt_node {
 			struct mt_node *child[MT_INT_SLOTS];	/* (C) */
 			uint64_t gap[MT_INT_SLOTS];		/* (C) */
 		} in;
-		struct {			/* (W) after death only */
+		struct {			/* after death only (mt_recycle.c) */
+			struct mt_node *next;		/* (W) next node of the batch:
+							 * same word as reserve_next */
 			struct rcu_head rcu;
-			struct mt_node *next;
+			struct mt_node *tail;		/* (W) last node of the batch */
+			struct mt_node *batch_next;	/* (W) next retired batch */
+			unsigned long count;		/* (W) nodes in the batch */
+			uint32_t state;			/* (A) enum mt_batch_state */
 		} free;
 		struct mt_node *reserve_next;	/* (W) while in mt->reserve */
 	};
 } __attribute__((aligned(MT_NODE_SIZE)));
 
 _Static_assert(sizeof(struct mt_node) == MT_NODE_SIZE, "mt_node must be 256 bytes");
-_Static_assert(sizeof(((struct mt_node *)0)->free) <= 3 * sizeof(uint64_t),
-	       "free overlay must stay within pivot[0..2]");
+_Static_assert(sizeof(((struct mt_node *)0)->free) <= sizeof(((struct mt_node *)0)->in.pivot),
+	       "the free overlay must stay within the pivots of either node kind");
+_Static_assert(offsetof(struct mt_node, free.next) == offsetof(struct mt_node, reserve_next),
+	       "a cooled batch is spliced into the reservation as it is");
 _Static_assert(MT_LEAF_MIN * 2 <= MT_LEAF_SLOTS + 1 && MT_INT_MIN * 2 <= MT_INT_SLOTS + 1,
 	       "an even split of an overfull node must satisfy the minimum fill");
 
@@ -130,12 +137,15 @@ uint64_t mt_fill_node(struct mt_node *n, enum mt_type type, const struct mt_item
 		      unsigned cnt, uint64_t start);
 int mt_store_general(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry);
 
-/* Node allocation and RCU freeing (mt.c). */
+/* Node allocation (mt.c) and retirement after a grace period (mt_recycle.c). */
 int mt_nodes_get(struct maple_tree *mt, struct mt_node **pool, unsigned need);
 struct mt_node *mt_node_get(struct maple_tree *mt);
 void mt_node_put_unused(struct maple_tree *mt, struct mt_node *n);
 void mt_node_kill(struct mt_node *n, struct mt_node **chain);
 void mt_free_chain(struct maple_tree *mt, struct mt_node *chain, unsigned long n);
+void mt_free_chain_now(struct maple_tree *mt, struct mt_node *chain, unsigned long n);
+bool mt_cool_take(struct maple_tree *mt);
+void mt_recycle_orphan(struct maple_tree *mt);
 uint64_t mt_node_gap(const struct mt_node *n, uint64_t min, uint64_t max);
 unsigned mt_store_worst_case(unsigned height);
 

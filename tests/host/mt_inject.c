@@ -59,7 +59,11 @@ enum { OP_INSERT, OP_STORE, OP_ERASE };
 static int inject_op(struct maple_tree *mt, struct model *m, int kind, uint64_t f,
 		     uint64_t l, void *e)
 {
-	rcu_barrier();	/* earlier ops' RCU frees must not move the live counter */
+	/* Earlier ops' retired nodes must neither move the live counter nor be
+	 * recycled: every node this op needs must come from env_alloc. */
+	rcu_barrier();
+	mt_shrink(mt);
+	mt_reserve_release(mt);
 	for (int k = 0;; k++) {
 		struct snap before, after;
 		int ret;
