@@ -130,6 +130,18 @@ template <class T> void fill(T &t, const Layout &l)
 			std::abort();
 }
 
+// A structure of type T filled with the layout of n ranges, on a registered
+// CPU (the calling benchmark thread).
+template <class T> struct Filled {
+	Layout l;
+	T t;
+	explicit Filled(size_t n) : l(n)
+	{
+		cpu_slot.ensure();
+		fill(t, l);
+	}
+};
+
 std::vector<uint64_t> present_addrs(const Layout &l, size_t count)
 {
 	std::vector<uint64_t> a(count);
@@ -143,10 +155,9 @@ std::vector<uint64_t> present_addrs(const Layout &l, size_t count)
 
 template <class T> void BM_Lookup(benchmark::State &st)
 {
-	cpu_slot.ensure();
-	Layout l(st.range(0));
-	T t;
-	fill(t, l);
+	Filled<T> f(st.range(0));
+	Layout &l = f.l;
+	T &t = f.t;
 	auto addrs = present_addrs(l, 1 << 16);
 	size_t i = 0, miss = 0;
 	for (auto _ : st) {
@@ -162,10 +173,9 @@ template <class T> void BM_Lookup(benchmark::State &st)
 
 template <class T> void BM_Churn(benchmark::State &st)
 {
-	cpu_slot.ensure();
-	Layout l(st.range(0));
-	T t;
-	fill(t, l);
+	Filled<T> f(st.range(0));
+	Layout &l = f.l;
+	T &t = f.t;
 	uint64_t s = 1234;
 	bool bad = false;
 	for (auto _ : st) {
@@ -180,10 +190,9 @@ template <class T> void BM_Churn(benchmark::State &st)
 
 template <class T> void BM_Gap(benchmark::State &st)
 {
-	cpu_slot.ensure();
-	Layout l(st.range(0));
-	T t;
-	fill(t, l);
+	Filled<T> f(st.range(0));
+	Layout &l = f.l;
+	T &t = f.t;
 	uint64_t s = 4321, a = 0, top = l.last.back(), size = 32 * 4096;
 	size_t found = 0;
 	for (auto _ : st) {
@@ -199,10 +208,9 @@ template <class T> void BM_Gap(benchmark::State &st)
 // churning erase/insert of random ranges for the whole measurement.
 template <class T> void BM_Readers(benchmark::State &st)
 {
-	cpu_slot.ensure();
-	Layout l(st.range(0));
-	T t;
-	fill(t, l);
+	Filled<T> f(st.range(0));
+	Layout &l = f.l;
+	T &t = f.t;
 	auto addrs = present_addrs(l, 1 << 16);
 	std::atomic<bool> stop{false};
 	std::atomic<uint64_t> writes{0};

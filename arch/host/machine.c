@@ -20,7 +20,9 @@
  *   tlb[], cur, st     owner CPU only (others read tlb[] atomically, racy,
  *                      for the freed-while-cached check)
  *   mbox               any CPU pushes (CAS); owner takes all (exchange)
- *   frame free list    frame_lock (a leaf lock)
+ *   frame pool         frame_free: frame_lock (a leaf lock); frame_returned:
+ *                      any thread pushes (CAS), an allocating CPU takes all
+ *                      (exchange); cpus[].frames: owner only
  */
 #include "arch/host/machine.h"
 #include "alloc_inject.h"
@@ -33,6 +35,8 @@ uint64_t host_nframes;
 
 static pthread_mutex_t frame_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct page *frame_free;		/* (frame_lock) ->next list */
+static struct page *frame_returned;	/* (A) CAS-pushed by any thread */
+bool host_check_freed = true;		/* (A) the freed-while-cached scan */
 static uint64_t frames_used;		/* (A) */
 static uint64_t freed_cached;		/* (A) */
 static struct page *zero_frame;		/* (C) */
@@ -59,6 +63,7 @@ struct host_node {
 
 struct host_cpu {
 	struct host_tlbe tlb[HOST_TLB_ENTRIES];
+	struct page *frames;	/* owner: per-CPU cache of free frames */
 	struct pmap *cur;
 	struct host_node *mbox;
 	unsigned idle_depth;
@@ -86,6 +91,7 @@ int host_machine_init(uint64_t nframes)
 	if (host_mem == MAP_FAILED || !host_pages)
 		return -ENOMEM;
 	host_nframes = nframes;
+	memset(host_mem, HOST_POISON, nframes * PAGE_SIZE);	/* free = poisoned */
 	for (uint64_t i = nframes; i-- > 0;) {
 		host_pages[i].next = frame_free;
 		frame_free = &host_pages[i];
@@ -108,22 +114,40 @@ struct page *pmap_zero_page(void)
 	return zero_frame;
 }
 
+/* frame_refill: give this CPU's empty cache every returned frame, or else
+ * a batch from the pool. */
+static void frame_refill(struct host_cpu *c)
+{
+	c->frames = ck_pr_fas_ptr(&frame_returned, NULL);
+	if (c->frames)
+		return;
+	pthread_mutex_lock(&frame_lock);
+	for (int i = 0; i < 64 && frame_free; i++) {
+		struct page *pg = frame_free;
+
+		frame_free = pg->next;
+		pg->next = c->frames;
+		c->frames = pg;
+	}
+	pthread_mutex_unlock(&frame_lock);
+}
+
 /* pmap_page_alloc: a frame with refcount 1, mapcount 0 and kind flags;
  * zeroed if PMAP_ZERO (else poisoned). NULL when out of frames or when
- * failure injection says so. */
+ * failure injection says so. Registered CPUs only. */
 struct page *pmap_page_alloc(unsigned flags)
 {
+	struct host_cpu *c = &cpus[cpu_self()];
 	struct page *pg;
 
 	if (alloc_inject_should_fail())
 		return NULL;
-	pthread_mutex_lock(&frame_lock);
-	pg = frame_free;
-	if (pg)
-		frame_free = pg->next;
-	pthread_mutex_unlock(&frame_lock);
+	if (!c->frames)
+		frame_refill(c);
+	pg = c->frames;
 	if (!pg)
 		return NULL;
+	c->frames = pg->next;
 	ck_pr_inc_64(&frames_used);
 	pg->refcount = 1;
 	pg->mapcount = 0;
@@ -155,14 +179,18 @@ void pmap_page_free(struct page *pg)
 {
 	KASSERT(!(pg->flags & PG_ZERO), "pmap_page_free: the zero page");
 	KASSERT(pg->mapcount == 0, "pmap_page_free: frame still mapped (%d)", pg->mapcount);
-	host_check_uncached(pmap_page_pa(pg));
+	if (ck_pr_load_8((uint8_t *)&host_check_freed))
+		host_check_uncached(pmap_page_pa(pg));
 	memset(pmap_page_kva(pg), HOST_POISON, PAGE_SIZE);
 	pg->flags = 0;
 	pg->refcount = 0;
-	pthread_mutex_lock(&frame_lock);
-	pg->next = frame_free;
-	frame_free = pg;
-	pthread_mutex_unlock(&frame_lock);
+	for (;;) {	/* any thread, e.g. liburcu's callback thread */
+		struct page *h = ck_pr_load_ptr(&frame_returned);
+
+		pg->next = h;
+		if (ck_pr_cas_ptr(&frame_returned, h, pg))
+			break;
+	}
 	ck_pr_dec_64(&frames_used);
 }
 
