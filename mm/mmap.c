@@ -262,7 +262,8 @@ static int brk_grow(struct mm *mm, uint64_t from, uint64_t to)
 	struct mm_txn tx;
 	struct vma *v;
 
-	if (to > mm->mmap_base || !mm_range_free(mm, from, to) ||
+	/* Linux keeps a free page between the break and the next mapping */
+	if (to > mm->mmap_base || !mm_range_free(mm, from, to + PAGE_SIZE) ||
 	    !mm_may_expand(mm, (to - from) >> PAGE_SHIFT))
 		return -ENOMEM;
 	if (mm_txn_prepare(mm, &tx, 1, 3))
