@@ -56,6 +56,7 @@ KTEST(user_run)
 		return;
 	}
 	split_args(spec, argv);
+	(void)pmap_zero_page();		/* allocated once, kept */
 	rcu_barrier();
 	live0 = pmap_frames_live();
 	t0 = time_ns();
