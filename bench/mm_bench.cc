@@ -27,11 +27,12 @@ constexpr uint64_t kChurnBase = 0x7000000000ull;
 struct mm *g_mm;
 std::atomic<int> g_done;
 std::atomic<bool> g_stop;
+std::atomic<uint64_t> g_churn_ops;
 std::thread g_churner;
 
 void BM_ZeroPage(benchmark::State &st)
 {
-	constexpr size_t n = 1024;	// 4 MiB: frames come from a large pool
+	constexpr size_t n = kRegionPages;	// the same 32 MiB working set as BM_Fault
 	char *buf = static_cast<char *>(aligned_alloc(kPage, n * kPage));
 	size_t i = 0;
 
@@ -51,6 +52,7 @@ void churn_main()
 
 		mmb_map(g_mm, a, 16 * kPage);
 		mmb_unmap(g_mm, a, 16 * kPage);
+		g_churn_ops.fetch_add(1, std::memory_order_relaxed);
 	}
 	mmb_cpu_stop();
 }
@@ -70,6 +72,7 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn)
 				kRegionPages * kPage);
 		g_done = 0;
 		g_stop = false;
+		g_churn_ops = 0;
 		if (churn)
 			g_churner = std::thread(churn_main);
 		mmb_fault_stats(&f0, &r0, &b0);
@@ -101,6 +104,9 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn)
 		double n = double(st.iterations()) * st.threads();
 		st.counters["fallback_per_fault"] = double(b1 - b0) / n;
 		st.counters["retry_per_fault"] = double(r1 - r0) / n;
+		if (churn)	// the writer's progress: mmap+munmap pairs per second
+			st.counters["churn_ops"] = benchmark::Counter(double(g_churn_ops.load()),
+								     benchmark::Counter::kIsRate);
 		mmb_mm_destroy(g_mm);
 		mmb_set_locked(false);
 	}
