@@ -14,9 +14,11 @@
 #include "kernel/proc.h"
 #include "kernel/file.h"
 #include "kernel/elf.h"
+#include "kernel/futex.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
 #include "arch/cpu.h"
+#include "arch/x86.h"
 
 void user_init(void);
 __attribute__((noreturn)) void user_return(struct trap_frame *tf);
@@ -104,6 +106,7 @@ out_free:
 int proc_spawn(const char *path, char *const argv[], struct proc **out)
 {
 	struct proc_start *st;
+	struct proc_thread *pt;
 	struct proc *p;
 	unsigned n = 0;
 
@@ -125,12 +128,19 @@ int proc_spawn(const char *path, char *const argv[], struct proc **out)
 	if (!p)
 		goto out_st;
 	st->p = p;
+	p->nthreads = 1;
+	pt = proc_thread_new();
+	if (!pt)
+		goto out_proc;
 	p->thread = thread_create(p->name, proc_user_main, st, -1);
 	if (!p->thread)
-		goto out_proc;
+		goto out_pt;
+	proc_thread_link(p, pt, p->thread, &p->ut);
 	*out = p;
 	return 0;
 
+out_pt:
+	env_free(pt, sizeof(*pt));
 out_proc:
 	file_close_all(p);
 	mm_destroy(p->mm);
@@ -140,20 +150,74 @@ out_st:
 	return -ENOMEM;
 }
 
+int proc_alloc_tid(void)
+{
+	return ck_pr_faa_int(&proc_next_pid, 1);
+}
+
+struct proc_thread *proc_thread_new(void)
+{
+	return env_alloc(sizeof(struct proc_thread));
+}
+
+void proc_thread_link(struct proc *p, struct proc_thread *pt, struct thread *t,
+		      struct uthread *ut)
+{
+	pt->t = t;
+	pt->ut = ut;
+	spin_lock(&p->lock);
+	pt->next = p->threads;
+	p->threads = pt;
+	spin_unlock(&p->lock);
+}
+
+/* proc_last_exit: the last thread tears the process down. */
+static void proc_last_exit(struct proc *p)
+{
+	file_close_all(p);
+	mm_destroy(p->mm);
+	p->mm = NULL;
+	ck_pr_fence_store();	/* everything above before dead */
+	ck_pr_store_int(&p->dead, 1);
+	waitq_wake_all(&proc_wq);
+}
+
+void proc_thread_exit(void)
+{
+	struct uthread *ut = thread_self()->user;
+	struct proc *p = ut->proc;
+
+	if (ut->clear_tid) {	/* CLONE_CHILD_CLEARTID: pthread_join waits on it */
+		uint32_t zero = 0;
+
+		if (!copy_to_user(ut->clear_tid, &zero, sizeof(zero)))
+			futex_wake(p->mm, ut->clear_tid, 1);
+	}
+	user_adopt(NULL);	/* off the mm before it can be destroyed */
+	if (ck_pr_faa_int(&p->nthreads, -1) == 1)
+		proc_last_exit(p);
+	thread_exit();
+}
+
 void proc_exit(int status)
 {
 	struct proc *p = proc_self();
 
 	KASSERT(p, "proc_exit: not a process");
-	file_close_all(p);
-	user_adopt(NULL);
-	mm_destroy(p->mm);
-	p->mm = NULL;
-	p->exit_status = status;
-	ck_pr_fence_store();	/* everything above before dead */
-	ck_pr_store_int(&p->dead, 1);
-	waitq_wake_all(&proc_wq);
-	thread_exit();
+	if (ck_pr_cas_int(&p->group_exit, 0, 1))
+		ck_pr_store_int(&p->exit_status, status);
+	futex_wake_all(p->mm);	/* waiters see group_exit and leave */
+	proc_thread_exit();
+}
+
+void proc_check_exit(void)
+{
+	struct proc *p = proc_self();
+
+	if (p && ck_pr_load_int(&p->group_exit)) {
+		irq_enable();
+		proc_thread_exit();
+	}
 }
 
 void proc_exit_signal(int sig)
@@ -166,7 +230,15 @@ int proc_wait(struct proc *p, char *tap)
 	int status;
 
 	wait_event(&proc_wq, ck_pr_load_int(&p->dead));
-	thread_join(p->thread);
+	while (p->threads) {
+		struct proc_thread *pt = p->threads;
+
+		p->threads = pt->next;
+		thread_join(pt->t);
+		if (pt->ut != &p->ut)
+			env_free(pt->ut, sizeof(*pt->ut));
+		env_free(pt, sizeof(*pt));
+	}
 	status = p->exit_status;
 	if (tap)
 		memcpy(tap, p->tap, PROC_TAP_LINE);

@@ -50,12 +50,21 @@ struct k_sigaction {
  * struct proc - a process (one thread for now). Legend as above plus
  * (L) proc->lock; (A) atomic.
  */
+struct proc_thread {
+	struct thread *t;		/* (C) */
+	struct uthread *ut;		/* (C) &proc->ut for the first thread */
+	struct proc_thread *next;	/* (L) */
+};
+
 struct proc {
 	int pid;			/* (C) */
-	struct mm *mm;			/* (C) */
-	struct thread *thread;		/* (C) its only thread */
-	struct uthread ut;		/* (C) the thread's user state */
+	struct mm *mm;			/* (C) until the last thread exits */
+	struct thread *thread;		/* (C) its first thread */
+	struct uthread ut;		/* (C) the first thread's user state */
 	struct spinlock lock;
+	struct proc_thread *threads;	/* (L) every thread ever, joined by proc_wait */
+	int nthreads;			/* (A) threads not yet exited */
+	int group_exit;			/* (A) exit_group or a fatal signal: all leave */
 	struct file *files[PROC_NFILES];	/* (L) */
 	int exit_status;		/* (A) wait status, valid once dead */
 	int dead;			/* (A) exited; the thread is finishing */
@@ -75,6 +84,19 @@ int proc_wait(struct proc *p, char *tap);
 /* proc_exit: end the calling process with wait status (exit code << 8, or
  * the signal number); never returns. */
 __attribute__((noreturn)) void proc_exit(int status);
+/* proc_thread_exit: end the calling thread only (exit(2)); the last one
+ * ends the process with the status recorded so far. */
+__attribute__((noreturn)) void proc_thread_exit(void);
+/* proc_thread_new/link: record a thread (t running ut) in p for proc_wait;
+ * the node is allocated before the thread is created, so linking it after
+ * cannot fail. */
+struct proc_thread *proc_thread_new(void);
+void proc_thread_link(struct proc *p, struct proc_thread *pt, struct thread *t,
+		      struct uthread *ut);
+/* proc_check_exit: on the way back to user mode: leave if the process is
+ * exiting. */
+void proc_check_exit(void);
+int proc_alloc_tid(void);
 __attribute__((noreturn)) void proc_exit_signal(int sig);
 struct proc *proc_self(void);
 

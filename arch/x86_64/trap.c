@@ -16,7 +16,9 @@
 #include "arch/apic.h"
 
 bool user_trap(struct trap_frame *tf);	/* arch/x86_64/user_trap.c */
+void user_trap_return(struct trap_frame *tf);
 
+int cpus_stopped;	/* (A) CPUs that reported and halted after a panic NMI */
 static irq_handler_t irq_handlers[256];	/* (C) set before interrupts are enabled */
 
 extern const uint64_t ksyms_count;
@@ -125,6 +127,7 @@ void trap_dispatch(struct trap_frame *tf)
 		/* smp_stop_others(): say where this CPU was, then stop. */
 		print_addr("stopped at", tf->rip);
 		backtrace_print(tf->rbp);
+		ck_pr_inc_int(&cpus_stopped);
 		halt_forever();
 	}
 	if (v < 32 && user_trap(tf))	/* user faults, usercopy fixups */
@@ -140,4 +143,5 @@ void trap_dispatch(struct trap_frame *tf)
 	if ((tf->rflags & RFLAGS_IF) && preempt_count() == 0 &&
 	    ck_pr_load_int(&this_cpu()->hot.need_resched))
 		sched_preempt_irq();
+	user_trap_return(tf);	/* a thread of an exiting process leaves */
 }

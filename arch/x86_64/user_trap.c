@@ -78,6 +78,14 @@ static bool user_pf(struct trap_frame *tf)
 	return true;
 }
 
+/* user_trap_return: an interrupt or exception is about to return to user
+ * mode: a thread of an exiting process leaves instead. */
+void user_trap_return(struct trap_frame *tf)
+{
+	if ((tf->cs & 3) && thread_self()->user)
+		proc_check_exit();
+}
+
 bool user_trap(struct trap_frame *tf)
 {
 	static const int sigs[32] = {
@@ -86,8 +94,13 @@ bool user_trap(struct trap_frame *tf)
 		[17] = SIGBUS, [19] = SIGFPE,
 	};
 
-	if (tf->vector == 14)
-		return user_pf(tf);
+	if (tf->vector == 14) {
+		bool handled = user_pf(tf);
+
+		if (handled)
+			user_trap_return(tf);
+		return handled;
+	}
 	if (!(tf->cs & 3) || tf->vector >= 32 || !sigs[tf->vector])
 		return false;
 	signal_fault(tf, sigs[tf->vector], 0, tf->vector == 13 ? 0 : tf->rip);

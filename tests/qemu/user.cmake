@@ -46,3 +46,4 @@ function(kestrel_qemu_user name spec)
 endfunction()
 
 kestrel_qemu_user(brk_updown /brk_updown,iters=300,secs=30)
+kestrel_qemu_user(fixed_noreplace /fixed_noreplace,racers=4,races=200,secs=30)
