@@ -327,6 +327,7 @@ int fault_handle(struct mm *mm, uint64_t va, unsigned access)
 	struct fault_state fs;
 	enum fault_result r = FAULT_FALLBACK;
 
+	KASSERT(!rwsem_write_held(&mm->lock), "fault_handle: mm->lock held by the faulter");
 	if (!ck_pr_load_8((uint8_t *)&force_locked)) {
 		for (int tries = 0; tries < FAULT_MAX_RETRIES; tries++) {
 			fault_state_init(&fs, mm, va, access);

@@ -138,6 +138,7 @@ int mm_fork(struct mm *parent, struct mm **out)
 	if (!child)
 		return -ENOMEM;
 	mm_lock_write(parent);
+	mm_lock_write(child);	/* uncontended: nobody else knows it yet */
 	err = fork_prepare(parent, child, &copies);
 	if (err)
 		goto out_destroy_child;
@@ -160,6 +161,7 @@ int mm_fork(struct mm *parent, struct mm **out)
 	child->brk_start = parent->brk_start;
 	child->brk = parent->brk;
 	child->rlimit_as = parent->rlimit_as;
+	mm_unlock_write(child);
 	mm_unlock_write(parent);
 	*out = child;
 	return 0;
@@ -170,6 +172,7 @@ out_destroy_child:
 		vma_free_unused(c);
 	}
 	mt_reserve_release(&child->mt);
+	mm_unlock_write(child);
 	mm_unlock_write(parent);
 	mm_destroy(child);
 	return err;

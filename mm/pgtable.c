@@ -9,6 +9,7 @@
  */
 #include "mm/pgtable.h"
 #include "mm/tlb.h"
+#include "mm/vma.h"
 
 static inline pte_t *pt_entry(paddr_t table, uint64_t va, int level)
 {
@@ -140,6 +141,7 @@ void pt_zap(struct mm *mm, uint64_t start, uint64_t end, struct tlb_gather *tlb)
 {
 	struct pt_zap_arg a = { mm, tlb };
 
+	mm_assert_writer(mm, "pt_zap");
 	pt_for_each_leaf(&mm->pmap, start, end, pt_zap_leaf, &a);
 }
 
@@ -196,6 +198,7 @@ void pt_protect(struct mm *mm, uint64_t start, uint64_t end, int prot, bool shar
 {
 	struct pt_prot_arg a = { prot, shared, tlb };
 
+	mm_assert_writer(mm, "pt_protect");
 	pt_for_each_leaf(&mm->pmap, start, end, pt_protect_leaf, &a);
 }
 
@@ -282,6 +285,7 @@ void pt_copy(struct mm *dst, struct mm *src, uint64_t start, uint64_t end, bool 
 {
 	struct pt_copy_arg a = { dst, src, cow, tlb };
 
+	mm_assert_writer(src, "pt_copy");
 	pt_for_each_leaf(&src->pmap, start, end, pt_copy_leaf, &a);
 }
 
@@ -333,6 +337,7 @@ void pt_move(struct mm *mm, uint64_t old, uint64_t new, uint64_t len,
 {
 	struct pt_move_arg a = { mm, (int64_t)(new - old), tlb };
 
+	mm_assert_writer(mm, "pt_move");
 	pt_for_each_leaf(&mm->pmap, old, old + len, pt_move_leaf, &a);
 }
 

@@ -98,8 +98,10 @@ void vma_init(struct vma *v, struct mm *mm, uint64_t start, uint64_t end, int pr
 /* vma_insert: publish a fully initialised v into a free range. */
 void vma_insert(struct mm *mm, struct vma *v)
 {
-	int err = mt_store(&mm->mt, v->start, v->end - 1, v);
+	int err;
 
+	mm_assert_writer(mm, "vma_insert");
+	err = mt_store(&mm->mt, v->start, v->end - 1, v);
 	KASSERT(err == 0, "vma_insert: reserved store failed (%d)", err);
 	mm->nr_vmas++;
 	mm->total_vm += vma_pages(v);
@@ -147,6 +149,7 @@ void vma_split(struct mm *mm, struct vma *v, uint64_t addr, struct mm_txn *tx)
 	struct vma *nv = mm_txn_vma(tx);
 	int err;
 
+	mm_assert_writer(mm, "vma_split");
 	KASSERT(addr > v->start && addr < v->end && !(addr & ~PAGE_MASK),
 		"vma_split: %llx outside vma", (unsigned long long)addr);
 	vma_init(nv, mm, addr, v->end, (int)v->prot, v->flags, v->obj,
@@ -197,6 +200,7 @@ struct vma *vma_merge(struct mm *mm, struct vma *v, struct tlb_gather *tlb)
 {
 	struct vma *prev = vma_prev(mm, v->start), *next;
 
+	mm_assert_writer(mm, "vma_merge");
 	if (vma_compatible(prev, v))
 		v = vma_absorb(mm, prev, v, tlb);
 	while (v->end < USER_VA_END && (next = vma_find(mm, v->end)) && vma_compatible(v, next))
@@ -232,6 +236,7 @@ void mm_split_range(struct mm *mm, uint64_t start, uint64_t end, struct mm_txn *
 {
 	struct vma *v = vma_find(mm, start);
 
+	mm_assert_writer(mm, "mm_split_range");
 	if (v && v->start < start)
 		vma_split(mm, v, start, tx);
 	v = vma_find(mm, end - 1);
@@ -249,6 +254,7 @@ void mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end,
 	bool any = false;
 	int err;
 
+	mm_assert_writer(mm, "mm_unmap_locked");
 	mm_split_range(mm, start, end, tx);
 	mt_for_each(&mm->mt, v, start, end - 1, rng) {
 		vma_write_begin(v);	/* never ended: v is leaving */

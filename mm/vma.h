@@ -50,6 +50,10 @@ static inline void vma_write_end(struct vma *v)
 	seq_write_end(&v->seq);
 }
 
+/* mm_assert_writer: the lock contract of every function in this file. */
+#define mm_assert_writer(mm, fn) \
+	KASSERT(rwsem_write_held(&(mm)->lock), "%s: mm->lock not held for writing", (fn))
+
 struct vma *vma_find(struct mm *mm, uint64_t addr);
 struct vma *vma_seek(struct mm *mm, uint64_t addr);
 struct vma *vma_prev(struct mm *mm, uint64_t addr);

@@ -262,6 +262,30 @@ KTEST(object_seam_file_mapping)
 	end_mm(mm);
 }
 
+KTEST(fault_switch_and_counters)
+{
+	struct mm *mm = new_mm();
+	uint64_t a = map(mm, 0, 4 * PG, RW, PA);
+	struct fault_stats s0, s1, s2;
+
+	fault_stats_read(&s0);
+	mmh_write(mm, a, 1);
+	mmh_read(mm, a + PG);
+	fault_stats_read(&s1);
+	KT_CHECK(s1.fast - s0.fast == 2 && s1.locked == s0.locked, "two lock-free faults");
+	fault_set_force_locked(true);
+	mmh_write(mm, a + 2 * PG, 1);
+	mmh_read(mm, a + 3 * PG);
+	fault_set_force_locked(false);
+	fault_stats_read(&s2);
+	KT_CHECK(s2.locked - s1.locked == 2 && s2.fast == s1.fast, "switch: two locked faults");
+	KT_CHECK(mmh_read(mm, a + 2 * PG) == 1, "locked fault installed the page");
+	KT_CHECK(mmh_read(mm, 0x1000) == -EFAULT, "no mapping: SIGSEGV from the slow path");
+	fault_stats_read(&s1);
+	KT_CHECK(s1.fallbacks - s2.fallbacks == 1, "the miss fell back once");
+	end_mm(mm);
+}
+
 int main(int argc, char **argv)
 {
 	return ktest_main(argc, argv);
