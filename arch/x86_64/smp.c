@@ -94,8 +94,18 @@ void smp_boot(unsigned max)
 	boot_ap_stack = 0;
 }
 
+extern int cpus_stopped;	/* trap.c */
+
+/* smp_stop_others: NMI every other CPU; each prints where it was and halts.
+ * Waits up to 200 ms for their reports so they reach the log before exit. */
 void smp_stop_others(void)
 {
-	if (smp_started)
-		lapic_send_nmi_others();
+	uint64_t deadline;
+
+	if (!smp_started)
+		return;
+	lapic_send_nmi_others();
+	deadline = time_ns() + 200000000ull;
+	while (ck_pr_load_int(&cpus_stopped) < (int)cpus_online() - 1 && time_ns() < deadline)
+		cpu_relax();
 }

@@ -95,7 +95,7 @@ static void writer(void *arg)
 KTEST(rcu_grace_period_with_readers)
 {
 	struct thread *r[NCPU_MAX], *w;
-	uint64_t gp0 = rcu_gp_completed(), live0 = heap_live_objects();
+	uint64_t gp0 = rcu_gp_started(), live0 = heap_live_objects();
 
 	shared = obj_new(0);
 	KT_REQUIRE(shared != NULL, "env_alloc");
@@ -116,10 +116,78 @@ KTEST(rcu_grace_period_with_readers)
 	shared = NULL;
 	KT_CHECK(bad_reads == 0, "%d reads saw a freed object", bad_reads);
 	KT_CHECK(reads > ncpus, "readers made no progress (%llu)", (unsigned long long)reads);
-	KT_CHECK(rcu_gp_completed() - gp0 >= 41, "only %llu grace periods",
-		 (unsigned long long)(rcu_gp_completed() - gp0));
+	KT_CHECK(rcu_gp_started() - gp0 >= 41, "only %llu grace periods",
+		 (unsigned long long)(rcu_gp_started() - gp0));
 	KT_CHECK(heap_live_objects() == live0, "heap objects %llu before, %llu after",
 		 (unsigned long long)live0, (unsigned long long)heap_live_objects());
 	printk("# rcu: %llu read sections, %llu grace periods\n", (unsigned long long)reads,
-	       (unsigned long long)(rcu_gp_completed() - gp0));
+	       (unsigned long long)(rcu_gp_started() - gp0));
+}
+
+struct cb_obj {
+	struct rcu_head rcu;
+	unsigned cpu;		/* the CPU that queued it */
+	uint64_t gp;		/* rcu_gp_started() when it was queued */
+};
+
+static int cb_ran;		/* (A) */
+static int cb_wrong_cpu;	/* (A) */
+static int cb_too_early;	/* (A) */
+
+static void cb_count(struct rcu_head *h)
+{
+	struct cb_obj *o = container_of(h, struct cb_obj, rcu);
+
+	if (o->cpu != cpu_self())
+		ck_pr_inc_int(&cb_wrong_cpu);
+	if (rcu_gp_started() <= o->gp)
+		ck_pr_inc_int(&cb_too_early);	/* no grace period started since */
+	ck_pr_inc_int(&cb_ran);
+	env_free(o, sizeof(*o));
+}
+
+/* Callbacks per CPU: every one allocates and frees through one kmalloc
+ * cache lock, whose handoffs cost milliseconds each under TCG with more
+ * vCPUs than host cores, so the total shrinks with the CPU count. */
+static int cbs_per_cpu(void)
+{
+	int n = 4800 / (int)(ncpus * ncpus);
+
+	return n < 30 ? 30 : n > 300 ? 300 : n;
+}
+
+static void cb_queuer(void *arg)
+{
+	for (int i = 0; i < cbs_per_cpu(); i++) {
+		struct cb_obj *o = env_alloc(sizeof(*o));
+
+		KT_CHECK(o != NULL, "env_alloc");
+		if (!o)
+			return;
+		preempt_disable();	/* o->cpu must be the CPU call_rcu queues on */
+		o->cpu = cpu_self();
+		o->gp = rcu_gp_started();
+		call_rcu(&o->rcu, cb_count);
+		preempt_enable();
+		if (i % 25 == 0)
+			sched_sleep_ticks(1);	/* spread them over grace periods */
+	}
+}
+
+/* Callbacks queued concurrently on every CPU all run, on the CPU that queued
+ * them, after a grace period began, and rcu_barrier() waits for all. */
+KTEST(rcu_callbacks_on_all_cpus)
+{
+	void *args[NCPU_MAX] = { 0 };
+	uint64_t live0 = heap_live_objects();
+
+	cb_ran = cb_wrong_cpu = cb_too_early = 0;
+	ktest_on_each_cpu(cb_queuer, args);
+	rcu_barrier();
+	KT_CHECK(cb_ran == cbs_per_cpu() * (int)ncpus, "%d of %d callbacks ran", cb_ran,
+		 cbs_per_cpu() * (int)ncpus);
+	KT_CHECK(cb_wrong_cpu == 0, "%d callbacks ran on another CPU", cb_wrong_cpu);
+	KT_CHECK(cb_too_early == 0, "%d callbacks ran before a grace period", cb_too_early);
+	KT_CHECK(heap_live_objects() == live0, "heap objects %llu before, %llu after",
+		 (unsigned long long)live0, (unsigned long long)heap_live_objects());
 }

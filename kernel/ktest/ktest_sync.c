@@ -11,8 +11,8 @@
 #include "spinlock_irq.h"
 
 /* Under TCG every handoff of a contended ticket lock waits for the next
- * vCPU thread to be scheduled by the host: about 1.5 ms with 4 vCPUs and
- * 15 ms with 8 on a loaded 2-core machine (spinning vCPUs starve the
+ * vCPU thread to be scheduled by the host: 1.5 to 10 ms with 4 vCPUs and
+ * 15 ms or more with 8 on a loaded 2-core machine (spinning vCPUs starve the
  * holder). The lock tests scale their work down with the CPU count. */
 enum { PCPU_ITERS = 50000 };
 
@@ -23,7 +23,7 @@ static unsigned clampu(unsigned v, unsigned lo, unsigned hi)
 
 static unsigned spin_iters(void)
 {
-	return clampu(48000 / (ncpus * ncpus * ncpus), 50, 2000);
+	return clampu(24000 / (ncpus * ncpus * ncpus), 40, 1000);
 }
 
 static unsigned mutex_iters(void)

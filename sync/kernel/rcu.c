@@ -51,6 +51,10 @@ struct rcu_cpu {
 static uint64_t rcu_gp = 1;
 static struct rcu_cpu rcu_cpus[NCPU_MAX];
 static char rcu_names[NCPU_MAX][8];
+/* Barrier waiters sleep on one static queue: the last callback must not
+ * touch the state after its decrement, since the waiter may see zero,
+ * return and free it before the callback gets to a wakeup. */
+static struct waitq rcu_barrier_wq;
 
 void rcu_cpu_init(unsigned cpu)
 {
@@ -84,7 +88,7 @@ static bool rcu_gp_done(uint64_t g)
 	return true;
 }
 
-uint64_t rcu_gp_completed(void)
+uint64_t rcu_gp_started(void)
 {
 	return ck_pr_load_64(&rcu_gp);
 }
@@ -169,6 +173,7 @@ static void rcu_thread(void *arg)
 
 void rcu_start_threads(void)
 {
+	waitq_init(&rcu_barrier_wq, "rcu_barrier");
 	for (unsigned c = 0; c < ncpus; c++) {
 		snprintf(rcu_names[c], sizeof(rcu_names[c]), "rcu/%u", c);
 		if (!thread_create(rcu_names[c], rcu_thread, &rcu_cpus[c], (int)c))
@@ -198,15 +203,15 @@ struct rcu_barrier_node {
 struct rcu_barrier_state {
 	struct rcu_barrier_node nodes[NCPU_MAX];
 	int pending;		/* (A) CPUs whose barrier callback has not run */
-	struct waitq wq;
 };
+
 
 static void rcu_barrier_cb(struct rcu_head *h)
 {
 	struct rcu_barrier_state *s = container_of(h, struct rcu_barrier_node, head)->s;
 
-	if (ck_pr_faa_int(&s->pending, -1) == 1)
-		waitq_wake_all(&s->wq);
+	if (ck_pr_faa_int(&s->pending, -1) == 1)	/* s is dead after this */
+		waitq_wake_all(&rcu_barrier_wq);
 }
 
 /* rcu_barrier: wait until every callback queued (on any CPU) before the call
@@ -217,7 +222,6 @@ void rcu_barrier(void)
 
 	if (!s)
 		panic("rcu_barrier: out of memory");
-	waitq_init(&s->wq, "rcu_barrier");
 	s->pending = (int)cpus_online();
 	for (unsigned c = 0; c < ncpus; c++)
 		if (ck_pr_load_int(&cpus[c].online)) {
@@ -225,6 +229,6 @@ void rcu_barrier(void)
 			s->nodes[c].head.func = rcu_barrier_cb;
 			rcu_enqueue(&rcu_cpus[c], &s->nodes[c].head);
 		}
-	wait_event(&s->wq, ck_pr_load_int(&s->pending) == 0);
+	wait_event(&rcu_barrier_wq, ck_pr_load_int(&s->pending) == 0);
 	env_free(s, sizeof(*s));
 }

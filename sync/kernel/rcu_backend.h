@@ -47,6 +47,6 @@ void rcu_note_qs(void);		/* preemption or IRQs off */
 void rcu_tick(void);		/* timer interrupt, every CPU */
 void rcu_cpu_init(unsigned cpu);	/* before the CPU goes online */
 void rcu_start_threads(void);	/* once the scheduler runs */
-uint64_t rcu_gp_completed(void);
+uint64_t rcu_gp_started(void);	/* grace periods started so far (tests) */
 
 #endif
