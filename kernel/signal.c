@@ -73,40 +73,31 @@ static void signal_kill(struct trap_frame *tf, int sig, uint64_t addr)
 }
 
 /* signal_frame: write the rt_sigframe for sig; the frame's address, or 0
- * if the user stack is not writable. Interrupts are on. */
+ * if the user stack is not writable (or no memory). Interrupts are on; the
+ * FPU registers hold this thread's state (the switch code keeps them). */
 static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig, int code,
 			     uint64_t addr, const struct k_sigaction *ka)
 {
-	static struct rt_sigframe f;	/* too big for the stack; see the lock */
-	static struct spinlock lock = SPINLOCK_INITIALIZER("sigframe");
-	uint64_t sp = ((tf->rsp - 128 - sizeof(f)) & ~15ull) - 8;
+	struct rt_sigframe *f = env_alloc(sizeof(*f));
+	uint64_t sp = ((tf->rsp - 128 - sizeof(*f)) & ~15ull) - 8;
 	int err;
 
-	spin_lock(&lock);
-	memset(&f, 0, sizeof(f));
-	f.pretcode = ka->restorer;
-	f.uc.mc = (struct sigcontext){
+	if (!f)
+		return 0;
+	memset(f, 0, sizeof(*f));
+	f->pretcode = ka->restorer;
+	f->uc.mc = (struct sigcontext){
 		tf->r8, tf->r9, tf->r10, tf->r11, tf->r12, tf->r13, tf->r14, tf->r15,
 		tf->rdi, tf->rsi, tf->rbp, tf->rbx, tf->rdx, tf->rax, tf->rcx, tf->rsp, tf->rip,
 		tf->rflags, (uint16_t)tf->cs, 0, 0, (uint16_t)tf->ss, tf->error, tf->vector,
 		ut->sigmask, addr, sp + offsetof(struct rt_sigframe, fpu), { 0 } };
-	f.uc.sigmask = ut->sigmask;
-	f.info.signo = sig;
-	f.info.code = code;
-	f.info.addr = addr;
-	__asm__ volatile("fxsave64 %0" : "=m"(f.fpu));
-	spin_unlock(&lock);	/* copy_to_user may fault and sleep: copy from a snapshot */
-	{
-		struct rt_sigframe *copy = env_alloc(sizeof(*copy));
-
-		if (!copy)
-			return 0;
-		spin_lock(&lock);
-		memcpy(copy, &f, sizeof(f));
-		spin_unlock(&lock);
-		err = copy_to_user(sp, copy, sizeof(*copy));
-		env_free(copy, sizeof(*copy));
-	}
+	f->uc.sigmask = ut->sigmask;
+	f->info.signo = sig;
+	f->info.code = code;
+	f->info.addr = addr;
+	__asm__ volatile("fxsave64 %0" : "=m"(f->fpu));
+	err = copy_to_user(sp, f, sizeof(*f));
+	env_free(f, sizeof(*f));
 	return err ? 0 : sp;
 }
 

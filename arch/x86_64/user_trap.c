@@ -17,6 +17,7 @@
  * RCU section) is not resolved but turned into -EFAULT.
  */
 #include "kernel/proc.h"
+#include "mm/vma.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
 #include "kernel/signal.h"
@@ -53,6 +54,21 @@ static int pf_resolve(struct trap_frame *tf, uint64_t va)
 	return err;
 }
 
+/* pf_segv_code: as Linux: SEGV_ACCERR if a mapping covers va (the access
+ * was not allowed), SEGV_MAPERR if none does. */
+static int pf_segv_code(uint64_t va)
+{
+	struct mm *mm = thread_self()->user->mm;
+	bool mapped;
+
+	irq_enable();
+	mm_lock_read(mm);
+	mapped = va < USER_VA_END && vma_find(mm, va);
+	mm_unlock_read(mm);
+	irq_disable();
+	return mapped ? SEGV_ACCERR : SEGV_MAPERR;
+}
+
 /* user_pf: a page fault; true if handled (resolved, fixed up or signalled). */
 static bool user_pf(struct trap_frame *tf)
 {
@@ -73,8 +89,7 @@ static bool user_pf(struct trap_frame *tf)
 		tf->rip = (uint64_t)uaccess_fixup;
 		return true;
 	}
-	signal_fault(tf, err == -EFAULT ? SIGSEGV : SIGBUS,
-		     tf->error & PF_PRESENT ? SEGV_ACCERR : SEGV_MAPERR, va);
+	signal_fault(tf, err == -EFAULT ? SIGSEGV : SIGBUS, pf_segv_code(va), va);
 	return true;
 }
 

@@ -47,3 +47,4 @@ endfunction()
 
 kestrel_qemu_user(brk_updown /brk_updown,iters=300,secs=30)
 kestrel_qemu_user(fixed_noreplace /fixed_noreplace,racers=4,races=200,secs=30)
+kestrel_qemu_user(mprotect_churn /mprotect_churn,threads=2,iters=3000,secs=30)
