@@ -140,6 +140,39 @@ static inline bool mmh_rss_ok(struct mm *mm)
 	return true;
 }
 
+/* mmh_ptes_in: every mapped PTE in [lo, hi) lies in a mapping whose
+ * protection allows what the PTE allows; returns the offenders. */
+static inline unsigned long mmh_ptes_in(struct mm *mm, uint64_t lo, uint64_t hi, bool verbose)
+{
+	unsigned long bad = 0;
+
+	for (uint64_t va = lo; va < hi; va += PAGE_SIZE) {
+		struct page *ptp;
+		pte_t *e = pt_walk(&mm->pmap, va, &ptp), p;
+		struct vma *v;
+
+		if (!e) {
+			va = (va | (pt_span(1) - 1));	/* skip the absent table */
+			continue;
+		}
+		p = pte_load(e);
+		if (!pte_mapped(p))
+			continue;
+		rcu_read_lock();
+		v = mt_find(&mm->mt, va, NULL);
+		if (!v || ((p & PTE_W) && !(v->prot & PROT_WRITE)) ||
+		    (pte_present(p) && v->prot == PROT_NONE)) {
+			if (verbose)
+				printf("# pte %llx=%llx outside its mapping's rights (vma %p prot %u)\n",
+				       (unsigned long long)va, (unsigned long long)p, (void *)v,
+				       v ? v->prot : 0);
+			bad++;
+		}
+		rcu_read_unlock();
+	}
+	return bad;
+}
+
 static inline unsigned long mmh_nr_vmas(struct mm *mm)
 {
 	struct mt_range r;
