@@ -22,6 +22,9 @@ void mt_init(struct maple_tree *mt)
 	mt->nr_reserve = 0;
 	mt->cool_head = NULL;
 	mt->cool_tail = NULL;
+	mt->open = NULL;
+	mt->open_tail = NULL;
+	mt->nr_open = 0;
 }
 
 /* mt_node_get: a zeroed node from the reservation, else from env_alloc;

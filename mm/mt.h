@@ -56,13 +56,14 @@
  * takes more than 28 million ranges, is refused with the tree intact.)
  *
  * Cost and recycling. A store needs height-many new nodes in the common
- * case (path copy) and retires as many. Retired nodes go to call_rcu as one
- * batch; when its grace period ends the batch is not freed but handed back
- * to the tree (mt_recycle.c), and later stores take their nodes from it
- * before calling env_alloc. In steady state a store therefore allocates and
- * frees nothing; the tree keeps at most what it retired during one grace
- * period (mt_shrink and mt_destroy give it back). A lookup allocates nothing
- * and writes nothing shared.
+ * case (path copy) and retires as many. Retired nodes go to call_rcu in
+ * batches of at least 16; when its grace period ends, a batch is not freed
+ * but handed back to the tree (mt_recycle.c), and later stores take their
+ * nodes from it before calling env_alloc. In steady state a store therefore
+ * allocates and frees nothing; the tree keeps at most what it retired during
+ * one grace period, plus up to 15 retired nodes not yet submitted (mt_shrink
+ * and mt_destroy give them back). A lookup allocates nothing and writes
+ * nothing shared.
  *
  * SYNCHRONIZATION TABLE ("yes": may run concurrently on one tree)
  *
@@ -102,6 +103,9 @@ struct maple_tree {
 	unsigned nr_reserve;		/* (W) */
 	struct mt_node *cool_head;	/* (W) retired node batches, oldest */
 	struct mt_node *cool_tail;	/* (W)   first (mm/mt_recycle.c) */
+	struct mt_node *open;		/* (W) retired nodes not yet handed */
+	struct mt_node *open_tail;	/* (W)   to call_rcu, and how many */
+	unsigned nr_open;		/* (W) */
 };
 
 /* Set-up and tear-down. mt_destroy frees every node (after a grace period if

@@ -42,6 +42,7 @@
 #define MT_MAX_HEIGHT	16	/* height 17 needs > 2*3^14*3 = 28.7M ranges */
 #define MT_SPLIT_MAX	5	/* new nodes per depth per store, at most */
 #define MT_SEQ_MAX	72	/* items of one depth of a store (<= 65) */
+#define MT_RETIRE_BATCH	16	/* retired nodes per call_rcu */
 
 enum mt_type { MT_LEAF = 1, MT_INTERNAL = 2 };
 

@@ -1,10 +1,11 @@
 /*
  * mm/mt_recycle.c - retired nodes: freed after a grace period, or reused.
  *
- * A store retires the nodes it replaced as one batch (a chain through
- * free.next, headed by the first node, whose overlay also holds the batch's
- * state and its link in the tree's FIFO of batches, mt->cool_head/tail).
- * The batch goes to call_rcu; the callback only flips its state
+ * A store retires the nodes it replaced into the tree's open batch (a chain
+ * through free.next); once that holds MT_RETIRE_BATCH nodes it is closed:
+ * its first node's overlay gets the batch's size, tail, state and link in
+ * the tree's FIFO of batches (mt->cool_head/tail), and the batch goes to
+ * call_rcu. The callback only flips its state
  *
  *     PENDING --callback--> COOLED        (the writer may now reuse it)
  *     PENDING --mt_destroy--> ORPHANED --callback--> freed
@@ -49,34 +50,62 @@ static void mt_batch_cooled(struct rcu_head *h)
 		mt_chain_free(b);	/* ORPHANED: the tree is gone */
 }
 
-/* mt_free_chain: retire n killed nodes (chained by mt_node_kill) as one
- * batch: reusable by this tree after a grace period. Writer lock held. */
-void mt_free_chain(struct maple_tree *mt, struct mt_node *chain, unsigned long n)
+/* mt_batch_submit: hand the open batch to call_rcu, queued for reuse. */
+static void mt_batch_submit(struct maple_tree *mt)
 {
-	if (!chain)
-		return;
-	mt->nr_nodes -= n;
-	chain->free.count = n;
-	chain->free.batch_next = NULL;
-	for (chain->free.tail = chain; chain->free.tail->free.next;)	/* hot now */
-		chain->free.tail = chain->free.tail->free.next;
-	__atomic_store_n(&chain->free.state, MT_BATCH_PENDING, __ATOMIC_RELAXED);
+	struct mt_node *b = mt->open;
+
+	b->free.count = mt->nr_open;
+	b->free.tail = mt->open_tail;
+	b->free.batch_next = NULL;
+	__atomic_store_n(&b->free.state, MT_BATCH_PENDING, __ATOMIC_RELAXED);
 	if (mt->cool_tail)
-		mt->cool_tail->free.batch_next = chain;
+		mt->cool_tail->free.batch_next = b;
 	else
-		mt->cool_head = chain;
-	mt->cool_tail = chain;
-	call_rcu(&chain->free.rcu, mt_batch_cooled);
+		mt->cool_head = b;
+	mt->cool_tail = b;
+	mt->open = NULL;
+	mt->open_tail = NULL;
+	mt->nr_open = 0;
+	call_rcu(&b->free.rcu, mt_batch_cooled);
 }
 
-/* mt_free_chain_now: as mt_free_chain, but the nodes go to env_free after
- * the grace period (tree teardown). */
-void mt_free_chain_now(struct maple_tree *mt, struct mt_node *chain, unsigned long n)
+/* mt_free_chain: retire n killed nodes (chained by mt_node_kill). They join
+ * the open batch, which goes to call_rcu once it holds MT_RETIRE_BATCH nodes
+ * (one callback and one cross-CPU handover per batch, not per store), and
+ * comes back for reuse after its grace period. Writer lock held. */
+void mt_free_chain(struct maple_tree *mt, struct mt_node *chain, unsigned long n)
 {
+	struct mt_node *tail = chain;
+
 	if (!chain)
 		return;
 	mt->nr_nodes -= n;
-	call_rcu(&chain->free.rcu, mt_chain_free_rcu);
+	while (tail->free.next)		/* the nodes were just written: hot */
+		tail = tail->free.next;
+	tail->free.next = mt->open;
+	if (!mt->open)
+		mt->open_tail = tail;
+	mt->open = chain;
+	mt->nr_open += (unsigned)n;
+	if (mt->nr_open >= MT_RETIRE_BATCH)
+		mt_batch_submit(mt);
+}
+
+/* mt_free_chain_now: the tree is being torn down: the n killed nodes of
+ * chain and the open batch go to env_free after a grace period. */
+void mt_free_chain_now(struct maple_tree *mt, struct mt_node *chain, unsigned long n)
+{
+	mt->nr_nodes -= n;
+	if (mt->open) {
+		mt->open_tail->free.next = chain;
+		chain = mt->open;
+		mt->open = NULL;
+		mt->open_tail = NULL;
+		mt->nr_open = 0;
+	}
+	if (chain)
+		call_rcu(&chain->free.rcu, mt_chain_free_rcu);
 }
 
 /* mt_batch_cool: is the oldest retired batch past its grace period? */
