@@ -26,6 +26,9 @@ __attribute__((noreturn)) void user_return(struct trap_frame *tf);
 static int proc_next_pid = 1;	/* (A) */
 static struct waitq proc_wq;
 static int proc_wq_ready;	/* (A) */
+static int proc_reaper_started;	/* (A) */
+
+static void proc_reaper_main(void *arg);
 
 struct proc_start {
 	struct proc *p;
@@ -75,15 +78,19 @@ static void proc_user_main(void *arg)
 	user_return(&tf);
 }
 
-/* proc_alloc: a process with a fresh mm and the console on fds 0-2. */
-static struct proc *proc_alloc(const char *name)
+/* proc_alloc: a process on mm (NULL: a fresh one) with the console on fds
+ * 0-2 (the caller may replace them). NULL on ENOMEM (mm is consumed). */
+struct proc *proc_alloc(const char *name, struct mm *mm)
 {
 	struct proc *p = env_alloc(sizeof(*p));
 
-	if (!p)
+	if (!p) {
+		if (mm)
+			mm_destroy(mm);
 		return NULL;
+	}
 	memset(p, 0, sizeof(*p));
-	p->mm = mm_create();
+	p->mm = mm ? mm : mm_create();
 	if (!p->mm)
 		goto out_free;
 	spin_init(&p->lock, "proc");
@@ -112,6 +119,9 @@ int proc_spawn(const char *path, char *const argv[], struct proc **out)
 
 	if (!ck_pr_load_int(&proc_wq_ready) && !ck_pr_fas_int(&proc_wq_ready, 1))
 		waitq_init(&proc_wq, "proc_wq");
+	if (!ck_pr_fas_int(&proc_reaper_started, 1) &&
+	    !thread_create("reaper", proc_reaper_main, NULL, -1))
+		ck_pr_store_int(&proc_reaper_started, 0);	/* retried at the next spawn */
 	user_init();
 	if (!elf_probe(path))
 		return -ENOENT;
@@ -124,7 +134,7 @@ int proc_spawn(const char *path, char *const argv[], struct proc **out)
 		st->argv[n] = argv[n];
 		n++;
 	}
-	p = proc_alloc(path);
+	p = proc_alloc(path, NULL);
 	if (!p)
 		goto out_st;
 	st->p = p;
@@ -171,15 +181,182 @@ void proc_thread_link(struct proc *p, struct proc_thread *pt, struct thread *t,
 	spin_unlock(&p->lock);
 }
 
+/* The process tree: parent/children links and the orphans the reaper
+ * frees (their parent exited without waiting). */
+static struct spinlock proc_tree_lock = SPINLOCK_INITIALIZER("proc_tree");
+static struct proc *proc_orphans;	/* (T) dead orphans, linked by sibling */
+
+void proc_adopt_child(struct proc *parent, struct proc *child)
+{
+	spin_lock(&proc_tree_lock);
+	child->parent = parent;
+	child->sibling = parent->children;
+	parent->children = child;
+	spin_unlock(&proc_tree_lock);
+}
+
+/* proc_reaper_main: free dead orphans, forever. */
+static void proc_reaper_main(void *arg)
+{
+	for (;;) {
+		struct proc *p;
+
+		wait_event(&proc_wq, ck_pr_load_ptr(&proc_orphans) != NULL);
+		spin_lock(&proc_tree_lock);
+		p = proc_orphans;
+		if (p)
+			proc_orphans = p->sibling;
+		spin_unlock(&proc_tree_lock);
+		if (p)
+			(void)proc_wait(p, NULL);
+	}
+}
+
+/* proc_orphan_children: p is exiting: dead children go to the reaper,
+ * live ones become orphans (reaped when they die). */
+static void proc_orphan_children(struct proc *p)
+{
+	spin_lock(&proc_tree_lock);
+	while (p->children) {
+		struct proc *c = p->children;
+
+		p->children = c->sibling;
+		c->parent = NULL;
+		c->orphan = true;
+		if (ck_pr_load_int(&c->dead)) {
+			c->sibling = proc_orphans;
+			proc_orphans = c;
+		}
+	}
+	spin_unlock(&proc_tree_lock);
+}
+
 /* proc_last_exit: the last thread tears the process down. */
 static void proc_last_exit(struct proc *p)
 {
+	bool reap;
+
 	file_close_all(p);
 	mm_destroy(p->mm);
 	p->mm = NULL;
+	proc_orphan_children(p);
+	spin_lock(&proc_tree_lock);
 	ck_pr_fence_store();	/* everything above before dead */
 	ck_pr_store_int(&p->dead, 1);
+	reap = p->orphan;
+	if (reap) {
+		p->sibling = proc_orphans;
+		proc_orphans = p;
+	}
+	spin_unlock(&proc_tree_lock);
 	waitq_wake_all(&proc_wq);
+}
+
+/* proc_wait4_find: a dead child matching pid, unlinked; NULL if none is
+ * dead yet; *any: some child matches. */
+static struct proc *proc_wait4_find(struct proc *p, int pid, bool *any)
+{
+	struct proc *found = NULL;
+
+	*any = false;
+	spin_lock(&proc_tree_lock);
+	for (struct proc **pp = &p->children; *pp; pp = &(*pp)->sibling) {
+		struct proc *c = *pp;
+
+		if (pid != -1 && c->pid != pid)
+			continue;
+		*any = true;
+		if (ck_pr_load_int(&c->dead)) {
+			*pp = c->sibling;
+			found = c;
+			break;
+		}
+	}
+	spin_unlock(&proc_tree_lock);
+	return found;
+}
+
+long proc_wait4(int pid, int *status, bool nohang)
+{
+	struct proc *p = proc_self(), *c = NULL;
+	bool any;
+	int cpid;
+
+	for (;;) {
+		c = proc_wait4_find(p, pid, &any);
+		if (c || !any || nohang)
+			break;
+		wait_event(&proc_wq, (c = proc_wait4_find(p, pid, &any)) != NULL || !any ||
+				     ck_pr_load_int(&p->group_exit));
+		if (c || !any)
+			break;
+		return -EINTR;
+	}
+	if (!c)
+		return any ? 0 : -10;	/* ECHILD */
+	cpid = c->pid;
+	*status = proc_wait(c, NULL);
+	return cpid;
+}
+
+/* proc_fork_start: the forked child's thread: enter user mode on a copy
+ * of the parent's syscall frame. */
+struct fork_start {
+	struct proc *p;
+	struct trap_frame tf;
+};
+
+static void proc_fork_main(void *arg)
+{
+	struct fork_start *fs = arg;
+	struct trap_frame tf = fs->tf;
+
+	user_adopt(&fs->p->ut);
+	env_free(fs, sizeof(*fs));
+	user_return(&tf);
+}
+
+long proc_fork(struct trap_frame *tf)
+{
+	struct proc *p = proc_self(), *c;
+	struct uthread *self = thread_self()->user;
+	struct fork_start *fs = env_alloc(sizeof(*fs));
+	struct proc_thread *pt = proc_thread_new();
+	struct mm *mm;
+	int err;
+
+	if (!fs || !pt || (err = mm_fork(p->mm, &mm)) || !(c = proc_alloc(p->name, mm)))
+		goto out_nomem;
+	for (int fd = 0; fd < PROC_NFILES; fd++) {	/* share the open files */
+		struct file *f = file_get(p, fd);
+
+		file_close(c, fd);
+		c->files[fd] = f;
+	}
+	memcpy(c->sigact, p->sigact, sizeof(c->sigact));
+	c->ut.fsbase = self->fsbase;
+	c->ut.sigmask = self->sigmask;
+	__asm__ volatile("fxsave64 %0" : "=m"(c->ut.fpu));
+	c->ut.fpu_saved = true;
+	c->nthreads = 1;
+	fs->p = c;
+	fs->tf = *tf;
+	fs->tf.rax = 0;
+	c->thread = thread_create(c->name, proc_fork_main, fs, -1);
+	if (!c->thread)
+		goto out_child;
+	proc_thread_link(c, pt, c->thread, &c->ut);
+	proc_adopt_child(p, c);		/* if it already died, wait4 finds it dead */
+	return c->pid;
+
+out_child:
+	file_close_all(c);
+	mm_destroy(c->mm);
+	env_free(c, sizeof(*c));
+out_nomem:
+	env_free(fs, sizeof(*fs));
+	env_free(pt, sizeof(*pt));
+	return -ENOMEM;
 }
 
 void proc_thread_exit(void)

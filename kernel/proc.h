@@ -48,7 +48,7 @@ struct k_sigaction {
 
 /*
  * struct proc - a process (one thread for now). Legend as above plus
- * (L) proc->lock; (A) atomic.
+ * (L) proc->lock; (A) atomic; (T) proc_tree_lock (kernel/proc.c).
  */
 struct proc_thread {
 	struct thread *t;		/* (C) */
@@ -65,6 +65,10 @@ struct proc {
 	struct proc_thread *threads;	/* (L) every thread ever, joined by proc_wait */
 	int nthreads;			/* (A) threads not yet exited */
 	int group_exit;			/* (A) exit_group or a fatal signal: all leave */
+	struct proc *parent;		/* (T) NULL: spawned by the kernel, or orphaned */
+	struct proc *children;		/* (T) forked children not yet reaped */
+	struct proc *sibling;		/* (T) */
+	bool orphan;			/* (T) no one will wait: the reaper frees it */
 	struct file *files[PROC_NFILES];	/* (L) */
 	int exit_status;		/* (A) wait status, valid once dead */
 	int dead;			/* (A) exited; the thread is finishing */
@@ -97,6 +101,17 @@ void proc_thread_link(struct proc *p, struct proc_thread *pt, struct thread *t,
  * exiting. */
 void proc_check_exit(void);
 int proc_alloc_tid(void);
+/* proc_fork: a copy of the calling process (copy-on-write address space,
+ * the same open files, dispositions and mask) whose thread returns to user
+ * mode from tf with RAX 0; the child's pid or negative errno. */
+long proc_fork(struct trap_frame *tf);
+/* proc_wait4: wait for a child (pid or -1) to exit and reap it; its pid (0
+ * with nohang and none ready), status out; -ECHILD, -EINTR. */
+long proc_wait4(int pid, int *status, bool nohang);
+struct proc *proc_alloc(const char *name, struct mm *mm);
+void proc_free(struct proc *p);
+void proc_adopt_child(struct proc *parent, struct proc *child);
+void proc_start_thread(struct proc *p, struct trap_frame *tf);
 __attribute__((noreturn)) void proc_exit_signal(int sig);
 struct proc *proc_self(void);
 

@@ -2,8 +2,10 @@
  * kernel/proc_clone.c - clone(2) for threads (what musl's pthread_create
  * asks for): a new kernel thread in the same process and address space,
  * starting in user mode on the caller's syscall frame with RAX 0 and the
- * new stack, TLS and tid bookkeeping that the flags request. A clone
- * without CLONE_VM (fork) is not supported yet: -ENOSYS.
+ * new stack, TLS and tid bookkeeping that the flags request; a clone that
+ * shares nothing is fork (kernel/proc.c). Also fork, vfork (as fork: the
+ * parent is not suspended, which programs cannot tell apart except by
+ * timing) and wait4.
  */
 #include "kernel/syscall.h"
 #include "kernel/sched.h"
@@ -72,8 +74,10 @@ long sys_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uint64_t chi
 	struct thread *t;
 	int tid;
 
+	if (!(flags & ~0xffull) && (!newsp || newsp == self->tf->rsp))
+		return proc_fork(self->tf);	/* fork: SIGCHLD (or 0) only */
 	if ((flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS)
-		return (flags & CLONE_VM) ? -EINVAL : -ENOSYS;	/* fork: not yet */
+		return -EINVAL;	/* partial sharing is not supported */
 	if ((flags & ~(uint64_t)CLONE_KNOWN) || (flags & 0xff) || (tls >= USER_VA_END))
 		return -EINVAL;
 	ut = clone_uthread(self, flags, tls, child_tid);
@@ -119,4 +123,26 @@ long sys_exit_thread(uint64_t code, uint64_t a1, uint64_t a2, uint64_t a3, uint6
 
 	ck_pr_store_int(&p->exit_status, (int)((code & 0xff) << 8));	/* if it is the last */
 	proc_thread_exit();
+}
+
+long sys_fork(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	return proc_fork(thread_self()->user->tf);
+}
+
+long sys_wait4(uint64_t pid, uint64_t ustatus, uint64_t options, uint64_t urusage,
+	       uint64_t a4, uint64_t a5)
+{
+	static const uint8_t zero[144];
+	int status = 0;
+	long r;
+
+	if (options & ~(uint64_t)(1 | 2 | 8 | 0x40000000 | 0x80000000 | 0x20000000))
+		return -EINVAL;
+	r = proc_wait4((int)pid > 0 ? (int)pid : -1, &status, options & 1);
+	if (r > 0 && ustatus && copy_to_user(ustatus, &status, sizeof(status)))
+		return -EFAULT;
+	if (r > 0 && urusage && copy_to_user(urusage, zero, sizeof(zero)))
+		return -EFAULT;
+	return r;
 }

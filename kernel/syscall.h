@@ -46,6 +46,8 @@ long sys_rt_sigaction(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t
 long sys_rt_sigreturn(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_clone(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_exit_thread(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_fork(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_wait4(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_futex(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_getrandom(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 

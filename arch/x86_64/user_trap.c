@@ -54,19 +54,25 @@ static int pf_resolve(struct trap_frame *tf, uint64_t va)
 	return err;
 }
 
-/* pf_segv_code: as Linux: SEGV_ACCERR if a mapping covers va (the access
- * was not allowed), SEGV_MAPERR if none does. */
-static int pf_segv_code(uint64_t va)
+/* pf_segv_code: the fault failed: SEGV_ACCERR if a mapping covers va but
+ * forbids the access, SEGV_MAPERR if none covers it (as Linux), or 0 if a
+ * mapping now allows it: the address space changed after the fault path
+ * looked (a racing mmap or mprotect), so the access is retried and takes
+ * effect after that change. */
+static int pf_segv_code(struct trap_frame *tf, uint64_t va)
 {
 	struct mm *mm = thread_self()->user->mm;
-	bool mapped;
+	int need = tf->error & PF_WRITE ? PROT_WRITE : tf->error & PF_INSTR ? PROT_EXEC : PROT_READ;
+	struct vma *v;
+	int code;
 
 	irq_enable();
 	mm_lock_read(mm);
-	mapped = va < USER_VA_END && vma_find(mm, va);
+	v = va < USER_VA_END ? vma_find(mm, va) : NULL;
+	code = !v ? SEGV_MAPERR : (v->prot & need) ? 0 : SEGV_ACCERR;
 	mm_unlock_read(mm);
 	irq_disable();
-	return mapped ? SEGV_ACCERR : SEGV_MAPERR;
+	return code;
 }
 
 /* user_pf: a page fault; true if handled (resolved, fixed up or signalled). */
@@ -89,7 +95,14 @@ static bool user_pf(struct trap_frame *tf)
 		tf->rip = (uint64_t)uaccess_fixup;
 		return true;
 	}
-	signal_fault(tf, err == -EFAULT ? SIGSEGV : SIGBUS, pf_segv_code(va), va);
+	if (err == -EFAULT) {
+		int code = pf_segv_code(tf, va);
+
+		if (code)
+			signal_fault(tf, SIGSEGV, code, va);
+	} else {
+		signal_fault(tf, SIGBUS, BUS_ADRERR, va);
+	}
 	return true;
 }
 
