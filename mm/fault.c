@@ -29,9 +29,11 @@
  * visible before that read, so the fault, which created the table later,
  * reads it. Snapshot fields are only trusted once the seq re-check passes.
  * A vma leaving the tree stays odd forever and is freed after a grace
- * period; tables are freed only at teardown; frames after the TLB flush and
- * a grace period (mm/tlb.c): so nothing the fast path dereferences under
- * rcu_read_lock can be freed under it.
+ * period; unlinked tables and freed frames after the TLB flush and a grace
+ * period (mm/tlb.c, mm/pgtable.h): so nothing the fast path dereferences
+ * under rcu_read_lock can be freed under it. A level the fault links into a
+ * table that munmap is unlinking is freed with that table (the fault itself
+ * backs out on the odd seq).
  *
  * COW break replaces a present translation: the old PTE is cleared and
  * flushed on every CPU of the mm (waiting with the table lock held, which

@@ -145,6 +145,7 @@ int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len)
 		goto out_unlock;
 	tlb_gather_init(&tlb, mm);
 	mm_unmap_locked(mm, addr, addr + len, &tx, &tlb);
+	mm_free_tables(mm, addr, addr + len, &tlb);
 	mm_txn_finish(mm, &tx);
 	tlb_finish(&tlb);
 out_unlock:
@@ -288,6 +289,7 @@ static int brk_shrink(struct mm *mm, uint64_t from, uint64_t to)
 		return -ENOMEM;
 	tlb_gather_init(&tlb, mm);
 	mm_unmap_locked(mm, from, to, &tx, &tlb);
+	mm_free_tables(mm, from, to, &tlb);
 	mm_txn_finish(mm, &tx);
 	tlb_finish(&tlb);
 	return 0;

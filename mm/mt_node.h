@@ -27,6 +27,10 @@
  * node before it died may still be reading. Hence the reader rule (mt_node_dead): read what you need
  * from the node, then check `dead`; if set, the values may be garbage and the
  * walk restarts from the root.
+ *
+ * Field legend: (C) constant while the node is reachable (written before
+ * publication); (A) accessed atomically by writer, readers and the RCU
+ * callback; (W) writer lock, and only while the node is unreachable.
  */
 #ifndef KESTREL_MM_MT_NODE_H
 #define KESTREL_MM_MT_NODE_H

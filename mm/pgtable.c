@@ -341,37 +341,102 @@ void pt_move(struct mm *mm, uint64_t old, uint64_t new, uint64_t len,
 	pt_for_each_leaf(&mm->pmap, old, old + len, pt_move_leaf, &a);
 }
 
-/* pt_free_level: gather table page pa (at level) and everything below it. */
-static void pt_free_level(struct pmap *pm, paddr_t pa, int level, struct tlb_gather *tlb)
+/* pt_count_tables: table pages in the subtree of the level-`level` table
+ * at pa, itself included. */
+static uint64_t pt_count_tables(paddr_t pa, int level)
 {
 	pte_t *t = pmap_pa_kva(pa);
+	uint64_t n = 1;
 
-	for (unsigned i = 0; level > 0 && i < PT_ENTRIES; i++) {
-		pte_t v = pte_load(&t[i]);
-
-		if (pte_present(v))
-			pt_free_level(pm, pte_pa(v), level - 1, tlb);
-	}
-	for (unsigned i = 0; level == 0 && i < PT_ENTRIES; i++)
-		KASSERT(!pte_mapped(pte_load(&t[i])), "pt_free_all: PTE still mapped");
-	tlb_add_table(tlb, pmap_pa_page(pa));
-	ck_pr_dec_64(&pm->nr_pt);
+	for (unsigned i = 0; level > 0 && i < PT_ENTRIES; i++)
+		if (pte_present(pte_load(&t[i])))
+			n += pt_count_tables(pte_pa(pte_load(&t[i])), level - 1);
+	return n;
 }
 
-/* pt_free_all: gather every user table below the root (teardown: every
- * PTE must already be zapped). The root itself is freed by pmap_fini. */
+/* pt_free_subtree: free table pg and every table below it. Runs after the
+ * flush and a grace period (mm/tlb.c): by then no walker is inside and no
+ * fault can still link a level into it, so the scan is stable. Every PTE
+ * below must be clear: a fault that raced the unmap backed out. */
+void pt_free_subtree(struct page *pg)
+{
+	pte_t *t = pmap_page_kva(pg);
+
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		pte_t v = pte_load(&t[i]);
+
+		if (pg->level > 0 && pte_present(v))
+			pt_free_subtree(pmap_pa_page(pte_pa(v)));
+		else
+			KASSERT(pg->level > 0 || !pte_mapped(v), "pt_free_subtree: PTE still mapped");
+	}
+	pmap_page_free(pg);
+}
+
+/* pt_detach: unlink the table that entry e (of a level-`level` table) points
+ * to and queue its subtree on tlb. Only mm->lock writers detach; a fault can
+ * only turn an empty entry into a table, so a plain store suffices. */
+static void pt_detach(struct pmap *pm, pte_t *e, int level, struct tlb_gather *tlb)
+{
+	paddr_t pa = pte_pa(pte_load(e));
+
+	pte_store(e, 0);
+	ck_pr_sub_64(&pm->nr_pt, pt_count_tables(pa, level - 1));
+	tlb_add_table(tlb, pmap_pa_page(pa));
+}
+
+/* pt_free_range_level: in the level-`level` table at pa covering from base,
+ * detach every child table that lies inside [floor, ceil) and intersects
+ * [start, end); descend into the others. */
+static bool pt_free_range_level(struct pmap *pm, paddr_t pa, int level, uint64_t base,
+				uint64_t start, uint64_t end, uint64_t floor, uint64_t ceil,
+				struct tlb_gather *tlb)
+{
+	pte_t *t = pmap_pa_kva(pa);
+	uint64_t span = pt_span(level);
+	bool any = false;
+
+	for (unsigned i = pt_index(start > base ? start : base, level); i < PT_ENTRIES; i++) {
+		uint64_t a = base + i * span;
+		pte_t v = pte_load(&t[i]);
+
+		if (a >= end || (level == PT_LEVELS - 1 && i >= PT_ENTRIES / 2))
+			break;
+		if (!pte_present(v))
+			continue;
+		if (a >= floor && a + span <= ceil) {
+			pt_detach(pm, &t[i], level, tlb);
+			any = true;
+		} else if (level > 1) {
+			any |= pt_free_range_level(pm, pte_pa(v), level - 1, a, start, end, floor,
+						   ceil, tlb);
+		}
+	}
+	return any;
+}
+
+/* pt_free_range: free the page tables that only serve [floor, ceil), a
+ * range with no mapping left, among those that intersect [start, end)
+ * (Linux free_pgtables). Their range is added to the flush, for the MMU's
+ * paging-structure caches. Every PTE in [floor, ceil) must be clear. */
+void pt_free_range(struct mm *mm, uint64_t start, uint64_t end, uint64_t floor,
+		   uint64_t ceil, struct tlb_gather *tlb)
+{
+	mm_assert_writer(mm, "pt_free_range");
+	if (pt_free_range_level(&mm->pmap, mm->pmap.root, PT_LEVELS - 1, 0, start, end, floor,
+				ceil, tlb))
+		tlb_add_range(tlb, start, end);
+}
+
+/* pt_free_all: queue every user table below the root (teardown: every PTE
+ * must already be zapped). The root itself is freed by pmap_fini. */
 void pt_free_all(struct pmap *pm, struct tlb_gather *tlb)
 {
 	pte_t *root = pmap_pa_kva(pm->root);
 
-	for (unsigned i = 0; i < PT_ENTRIES / 2; i++) {
-		pte_t v = pte_load(&root[i]);
-
-		if (pte_present(v)) {
-			pt_free_level(pm, pte_pa(v), PT_LEVELS - 2, tlb);
-			pte_store(&root[i], 0);
-		}
-	}
+	for (unsigned i = 0; i < PT_ENTRIES / 2; i++)
+		if (pte_present(pte_load(&root[i])))
+			pt_detach(pm, &root[i], PT_LEVELS - 1, tlb);
 }
 
 struct pt_count_arg {

@@ -3,16 +3,21 @@
  *
  * Levels below the root are allocated on demand and linked into their
  * parent with compare-and-swap, so a lock-free fault can populate them.
- * Table pages are freed only at mm teardown (through the tlb gather, after
- * a grace period): while an mm lives, a lock-free walker never meets a
- * freed table. The entries of a PTE table (level 0) change only under that
- * table's lock (pt_lock); intermediate entries only change from empty to a
- * table (CAS) while the mm lives.
+ * munmap unlinks the tables that only served the unmapped gap (pt_free_range,
+ * mm->lock held for writing) and exit unlinks all; unlinked subtrees are
+ * freed after the TLB flush and a grace period (pt_free_subtree), so a
+ * lock-free walker never meets a freed table, and a level a racing fault
+ * linked into an unlinked table is freed with it. The entries of a PTE table
+ * (level 0) change only under that table's lock (pt_lock); an intermediate
+ * entry changes from empty to a table by CAS (faults, writers) and from a
+ * table to empty only by a writer.
  *
  * Synchronization table
  *   pt_walk        || anything          yes (loads of published entries)
  *   pt_walk_alloc  || pt_walk_alloc     yes (CAS; the loser frees its table)
  *   PTE store      || PTE store         no: the leaf's pt_lock
+ *   pt_free_range  || pt_walk*          yes (unlinked tables live a grace period)
+ *   pt_free_range  || writers           no: mm->lock
  *   pt_free_all    || anything          no: the mm is dead
  */
 #ifndef KESTREL_MM_PGTABLE_H
@@ -63,7 +68,10 @@ void pt_copy(struct mm *dst, struct mm *src, uint64_t start, uint64_t end, bool 
 	     struct tlb_gather *tlb);
 void pt_move(struct mm *mm, uint64_t old, uint64_t new, uint64_t len,
 	     struct tlb_gather *tlb);
+void pt_free_range(struct mm *mm, uint64_t start, uint64_t end, uint64_t floor,
+		   uint64_t ceil, struct tlb_gather *tlb);
 void pt_free_all(struct pmap *pm, struct tlb_gather *tlb);
+void pt_free_subtree(struct page *pg);
 unsigned long pt_count_mapped(struct pmap *pm, uint64_t start, uint64_t end,
 			      unsigned long *zero);
 

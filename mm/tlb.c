@@ -13,6 +13,7 @@
  */
 #include "mm/tlb.h"
 #include "mm/vma.h"
+#include "mm/pgtable.h"
 
 struct tlb_stats_pcpu {
 	struct tlb_stats s;
@@ -74,7 +75,10 @@ static void tlb_free_cb(struct rcu_head *head)
 	while (pg) {
 		struct page *next = pg->next;
 
-		pmap_page_free(pg);
+		if (pg->flags & PG_PT)
+			pt_free_subtree(pg);	/* with whatever was linked below */
+		else
+			pmap_page_free(pg);
 		pg = next;
 	}
 }

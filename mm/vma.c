@@ -270,6 +270,16 @@ void mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end,
 	KASSERT(err == 0, "mm_unmap_locked: reserved erase failed (%d)", err);
 }
 
+/* mm_free_tables: after [start, end) was unmapped, free the page tables
+ * that only served the gap between the surrounding mappings. */
+void mm_free_tables(struct mm *mm, uint64_t start, uint64_t end, struct tlb_gather *tlb)
+{
+	struct vma *prev = vma_prev(mm, start), *next = vma_seek(mm, end);
+
+	pt_free_range(mm, start, end, prev ? prev->end : 0, next ? next->start : USER_VA_END,
+		      tlb);
+}
+
 /* mm_get_area: where to put len bytes: the hint if it is free and valid,
  * else the highest free range below mmap_base. 0 or -ENOMEM. */
 int mm_get_area(struct mm *mm, uint64_t hint, uint64_t len, uint64_t *out)

@@ -70,6 +70,7 @@ uint64_t mm_range_mapped(struct mm *mm, uint64_t start, uint64_t end);
 void mm_split_range(struct mm *mm, uint64_t start, uint64_t end, struct mm_txn *tx);
 void mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end,
 		     struct mm_txn *tx, struct tlb_gather *tlb);
+void mm_free_tables(struct mm *mm, uint64_t start, uint64_t end, struct tlb_gather *tlb);
 int mm_get_area(struct mm *mm, uint64_t hint, uint64_t len, uint64_t *out);
 
 #endif

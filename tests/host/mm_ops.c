@@ -262,6 +262,26 @@ KTEST(object_seam_file_mapping)
 	end_mm(mm);
 }
 
+KTEST(munmap_frees_page_tables)
+{
+	struct mm *mm = new_mm();
+	uint64_t a = map(mm, 0x40000000, 1024 * PG, RW, PA), b;
+
+	for (int i = 0; i < 1024; i += 7)
+		mmh_write(mm, a + i * PG, 1);
+	KT_CHECK(mm->pmap.nr_pt == 5, "root, PDPT, PD, 2 PTE tables: %llu",
+		 (unsigned long long)mm->pmap.nr_pt);
+	b = map(mm, a + 2048 * PG, PG, RW, PA | MAP_FIXED);	/* shares the PD */
+	mmh_write(mm, b, 2);
+	KT_CHECK(mm_munmap(mm, a, 1024 * PG) == 0, "munmap");
+	KT_CHECK(mm->pmap.nr_pt == 4, "the 2 PTE tables go, the PD stays for b: %llu",
+		 (unsigned long long)mm->pmap.nr_pt);
+	KT_CHECK(mmh_read(mm, b) == 2 && mmh_read(mm, a) == -EFAULT, "b intact");
+	KT_CHECK(mm_munmap(mm, b, PG) == 0 && mm->pmap.nr_pt == 1, "all gone: %llu",
+		 (unsigned long long)mm->pmap.nr_pt);
+	end_mm(mm);
+}
+
 KTEST(fault_switch_and_counters)
 {
 	struct mm *mm = new_mm();
