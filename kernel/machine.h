@@ -19,6 +19,7 @@ void serial_write(const char *s, size_t n);
 extern uint64_t tsc_hz;
 uint64_t time_ns(void);
 void tsc_calibrate(void);
+#define TSC_CAL_TOTAL_MS 25	/* PIT time tsc_calibrate() spends */
 void delay_us(uint64_t us);
 
 /* Exit codes seen by the host: QEMU exits with (code << 1) | 1. */

@@ -17,7 +17,6 @@
 #include "kernel/ktest.h"
 #include "sync/rcu.h"
 #include "arch/apic.h"
-#include "arch/pit.h"
 #include "arch/paging.h"
 #include "arch/x86.h"
 
@@ -80,7 +79,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	cpu_set_gs(&cpus[0]);
 	serial_init();
 	tsc_calibrate();
-	t_entry = time_ns() - PIT_CAL_MS * 1000000ull;	/* before the calibration */
+	t_entry = time_ns() - TSC_CAL_TOTAL_MS * 1000000ull;	/* before the calibration */
 	bootinfo_parse(magic, mbi_pa);
 	printk_loglevel = (int)cmdline_int("loglevel", LOG_INFO);
 	printk("Kestrel x86_64: booting, tsc %llu kHz\n", (unsigned long long)(tsc_hz / 1000));

@@ -1,7 +1,8 @@
 /*
  * arch/x86_64/apic.c - local APIC (xAPIC, MMIO through the uncached direct
- * map), its timer calibrated against the PIT, IPIs, the I/O APIC, and the
- * legacy 8259 PICs (masked: all interrupts come through the APICs).
+ * map), its timer calibrated against the TSC (itself calibrated against the
+ * PIT), IPIs, the I/O APIC, and the legacy 8259 PICs (masked: all
+ * interrupts come through the APICs).
  */
 #include "arch/apic.h"
 #include "arch/pit.h"
@@ -9,6 +10,7 @@
 #include "arch/x86.h"
 #include "arch/cpu.h"
 #include "kernel/printk.h"
+#include "kernel/machine.h"
 
 #define LAPIC_ID	0x020
 #define LAPIC_TPR	0x080
@@ -101,20 +103,37 @@ void lapic_send_sipi(uint32_t apic_id, uint8_t page)
 	lapic_icr(apic_id, (6u << 8) | page);		/* STARTUP */
 }
 
-/* lapic_timer_calibrate: input clock (divide by 16) over PIT_CAL_MS. */
+/* lapic_sample: the timer's current count and the TSC when it was read,
+ * retried until the read was quick (not split by a host deschedule). */
+static void lapic_sample(uint32_t *count, uint64_t *tsc)
+{
+	for (int tries = 0;; tries++) {
+		uint64_t a = rdtsc(), b;
+
+		*count = lapic_read(LAPIC_TIMER_CUR);
+		b = rdtsc();
+		if (b - a < 100000 || tries > 1000) {
+			*tsc = a + (b - a) / 2;
+			return;
+		}
+	}
+}
+
+/* lapic_timer_calibrate: the timer's input clock (divide by 16) against the
+ * calibrated TSC over PIT_CAL_MS (tsc_calibrate must have run). */
 void lapic_timer_calibrate(void)
 {
-	uint32_t left;
+	uint32_t c0, c1;
+	uint64_t t0, t1;
 
 	lapic_write(LAPIC_TIMER_DIV, 0x3);
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
-	pit_oneshot_start(PIT_HZ * PIT_CAL_MS / 1000);
 	lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
-	while (!pit_oneshot_done())
-		cpu_relax();
-	left = lapic_read(LAPIC_TIMER_CUR);
+	lapic_sample(&c0, &t0);
+	delay_us(PIT_CAL_MS * 1000);
+	lapic_sample(&c1, &t1);
 	lapic_write(LAPIC_TIMER_INIT, 0);
-	lapic_timer_hz = (0xffffffffu - left) * (1000 / PIT_CAL_MS);
+	lapic_timer_hz = (uint32_t)((uint64_t)(c0 - c1) * tsc_hz / (t1 - t0));
 	printk("apic: timer clock %u kHz (divide 16)\n", lapic_timer_hz / 1000);
 }
 

@@ -10,7 +10,8 @@
  * We build boot page tables that map the first GiB three times with 2 MiB
  * pages (identity, DIRECT_MAP, KERNEL_BASE), enable PAE + long mode + NX,
  * jump to 64-bit code, move to the higher half and call kmain(magic, mbi).
- * The APs' real-mode trampoline reuses boot_pml4 (it must be below 4 GiB).
+ * The APs' real-mode trampoline reuses boot_pml4 (it must be below 4 GiB)
+ * and this path; in the higher half each AP finds its stack by APIC id.
  */
 #include "arch/mmu.h"
 
@@ -90,9 +91,8 @@ long_entry:
 	.text
 higher_half:
 	lgdt boot_gdtr_hi
-	movq boot_ap_stack(%rip), %rsp	/* nonzero when an AP comes through here */
-	testq %rsp, %rsp
-	jnz ap_start64
+	cmpl $0, boot_aps_starting(%rip)	/* set while the BSP starts APs */
+	jne ap_start64
 	movabsq $boot_stack_top, %rsp
 	xorl %ebp, %ebp
 	movl boot_mb_magic(%rip), %edi
@@ -102,14 +102,23 @@ higher_half:
 	hlt
 	jmp 2b
 
-ap_start64:				/* rsp is a guarded kernel stack: */
-	movq kernel_cr3(%rip), %rax	/* switch to the tables that map it */
+ap_start64:				/* APs start together: find our slot */
+	movl $1, %eax
+	cpuid				/* ebx[31:24]: initial local APIC id */
+	shrl $24, %ebx
+	leaq boot_ap_stacks(%rip), %rax
+	movq (%rax,%rbx,8), %rsp	/* a guarded kernel stack, or 0 */
+	testq %rsp, %rsp
+	jz 2b				/* not asked to start (smp=): halt */
+	leaq boot_ap_args(%rip), %rax
+	movq (%rax,%rbx,8), %r12
+	movq kernel_cr3(%rip), %rax	/* switch to the tables that map the stack */
 	movq %rax, %cr3
 	movq %cr4, %rax
 	orq $0x80, %rax			/* PGE */
 	movq %rax, %cr4
 	xorl %ebp, %ebp
-	movq boot_ap_arg(%rip), %rdi
+	movq %r12, %rdi
 	call smp_ap_entry		/* never returns */
 	jmp 2b
 
@@ -129,11 +138,18 @@ boot_gdtr_hi:
 	.quad boot_gdt
 
 	.data
-	.globl boot_mb_magic, boot_mb_info, boot_ap_stack, boot_ap_arg
+	.globl boot_mb_magic, boot_mb_info, boot_aps_starting
 boot_mb_magic:	.long 0
 boot_mb_info:	.long 0
-boot_ap_stack:	.quad 0		/* set by the BSP before each SIPI */
-boot_ap_arg:	.quad 0
+boot_aps_starting: .long 0	/* nonzero: whoever reaches higher_half is an AP */
+
+	/* Per local APIC id (xAPIC ids < 256): the AP's stack top and its
+	 * struct cpu, filled by smp_boot() before the SIPIs. */
+	.section .bss
+	.align 8
+	.globl boot_ap_stacks, boot_ap_args
+boot_ap_stacks:	.skip 256 * 8
+boot_ap_args:	.skip 256 * 8
 
 	.section .bss.pagetables, "aw", @nobits
 	.align 4096

@@ -1,10 +1,10 @@
 /*
  * arch/x86_64/smp.c - bring the application processors up and stop them.
  *
- * APs are started one at a time: the BSP gives the AP its idle thread's
- * (guarded) stack and struct cpu through boot_ap_stack/boot_ap_arg, sends
- * INIT, SIPI, SIPI (the second only if the first did not take), and waits for
- * the AP to mark itself online before starting the next.
+ * APs are started together: the BSP publishes each AP's idle-thread stack
+ * (guarded) and struct cpu in tables indexed by APIC id, sends INIT to all,
+ * waits 10 ms once, sends SIPI to all (and a second SIPI to any that did not
+ * take) and waits for every AP to mark itself online.
  */
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
@@ -21,7 +21,8 @@ unsigned ncpus = 1;
 static bool smp_started;
 
 extern char trampoline_start[], trampoline_end[];
-extern volatile uint64_t boot_ap_stack, boot_ap_arg;
+extern volatile int boot_aps_starting;
+extern uint64_t boot_ap_stacks[256], boot_ap_args[256];
 
 unsigned cpu_count(void)
 {
@@ -49,25 +50,46 @@ void smp_ap_entry(struct cpu *c)
 	sched_cpu_start();
 }
 
-/* smp_start_ap: start CPU id; false if it did not come online in time. */
-static bool smp_start_ap(unsigned id)
+/* smp_wait_online: wait until CPUs [1, ncpus) are online or ns pass. */
+static bool smp_wait_online(uint64_t ns)
 {
-	struct cpu *c = &cpus[id];
-	struct thread *idle = sched_idle_create(id);
-	uint64_t deadline;
+	uint64_t deadline = time_ns() + ns;
 
-	boot_ap_stack = idle->stack_top;
-	boot_ap_arg = (uint64_t)c;
-	ck_pr_fence_store();	/* the AP reads these after it starts */
-	lapic_send_init(c->apic_id);
-	delay_us(10000);
-	for (int sipi = 0; sipi < 2 && !ck_pr_load_int(&c->online); sipi++) {
-		lapic_send_sipi(c->apic_id, TRAMPOLINE_PA >> 12);
-		deadline = time_ns() + (sipi ? 2000000000ull : 200000000ull);
-		while (!ck_pr_load_int(&c->online) && time_ns() < deadline)
-			cpu_relax();
+	while (cpus_online() < ncpus - 1 && time_ns() < deadline)
+		cpu_relax();
+	return cpus_online() == ncpus - 1;
+}
+
+/* smp_start_aps: INIT every AP, one 10 ms wait, SIPI each; a second SIPI
+ * for any AP not online after 200 ms. The APs come up in parallel: each
+ * finds its stack and struct cpu by APIC id (boot.S). */
+static void smp_start_aps(void)
+{
+	for (unsigned id = 1; id < ncpus; id++) {
+		uint32_t apic = cpus[id].apic_id;
+
+		KASSERT(apic < 256, "smp_start_aps: x2APIC id %u", apic);
+		boot_ap_stacks[apic] = sched_idle_create(id)->stack_top;
+		boot_ap_args[apic] = (uint64_t)&cpus[id];
 	}
-	return ck_pr_load_int(&c->online);
+	boot_aps_starting = 1;
+	ck_pr_fence_store();	/* slots and flag before the first INIT */
+	for (unsigned id = 1; id < ncpus; id++)
+		lapic_send_init(cpus[id].apic_id);
+	delay_us(10000);
+	for (unsigned id = 1; id < ncpus; id++)
+		lapic_send_sipi(cpus[id].apic_id, TRAMPOLINE_PA >> 12);
+	if (smp_wait_online(200000000ull))
+		return;
+	for (unsigned id = 1; id < ncpus; id++)
+		if (!ck_pr_load_int(&cpus[id].online))
+			lapic_send_sipi(cpus[id].apic_id, TRAMPOLINE_PA >> 12);
+	if (smp_wait_online(2000000000ull))
+		return;
+	for (unsigned id = 1; id < ncpus; id++)
+		if (!ck_pr_load_int(&cpus[id].online))
+			panic("smp_start_aps: cpu %u (apic %u) did not come online", id,
+			      cpus[id].apic_id);
 }
 
 /* smp_boot: assign CPU ids from the MADT (the BSP is 0), honour smp=N and
@@ -88,10 +110,9 @@ void smp_boot(unsigned max)
 		rcu_cpu_init(c);
 	memcpy(pa_to_va(TRAMPOLINE_PA), trampoline_start, trampoline_end - trampoline_start);
 	smp_started = true;
-	for (unsigned id = 1; id < ncpus; id++)
-		if (!smp_start_ap(id))
-			panic("smp_boot: cpu %u (apic %u) did not come online", id, cpus[id].apic_id);
-	boot_ap_stack = 0;
+	if (ncpus > 1)
+		smp_start_aps();
+	boot_aps_starting = 0;
 }
 
 extern int cpus_stopped;	/* trap.c */
