@@ -129,3 +129,25 @@ KTEST(crash_stack_overflow)
 	thread_join(t);
 	KT_CHECK(false, "survived a kernel stack overflow");
 }
+
+static int concurrent_hits[NCPU_MAX];
+
+static void concurrent_caller(void *arg)
+{
+	for (int i = 0; i < 50; i++)
+		smp_call(CPUMASK_ALL, count_hit, concurrent_hits);
+}
+
+/* Every CPU calls every CPU at once (the shape of simultaneous TLB
+ * shootdowns): callers wait with interrupts on, so they serve each other's
+ * requests and nobody deadlocks; every request runs exactly once. */
+KTEST(ipi_concurrent_callers)
+{
+	void *args[NCPU_MAX] = { 0 };
+
+	memset(concurrent_hits, 0, sizeof(concurrent_hits));
+	ktest_on_each_cpu(concurrent_caller, args);
+	for (unsigned c = 0; c < ncpus; c++)
+		KT_CHECK(concurrent_hits[c] == 50 * (int)ncpus, "cpu %u ran %d calls, expected %d",
+			 c, concurrent_hits[c], 50 * (int)ncpus);
+}
