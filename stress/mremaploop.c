@@ -28,6 +28,7 @@
 #include "uktap.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 
 #define FB 4	/* pages in each faulter block */
@@ -45,6 +46,7 @@ struct mover {
 static long max_pages, iters;
 static struct mover *movers;
 static int stop;		/* atomic: faulters stop */
+static int go;			/* atomic: all threads exist (their stacks are mapped) */
 static long done_ops;		/* atomic: progress */
 static pthread_mutex_t wander_lock = PTHREAD_MUTEX_INITIALIZER;	/* op_wander */
 
@@ -241,10 +243,19 @@ static int mover_op(struct mover *mv)
 	}
 }
 
+/* wait_go: no thread starts until every thread stack has been mapped, so
+ * pthread_create's mmap never lands in a range a mover has just freed. */
+static void wait_go(void)
+{
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
 static void *mover_main(void *arg)
 {
 	struct mover *mv = arg;
 
+	wait_go();
 	for (long i = 0; i < iters && !ut_time_up() && !ut_failures(); i++) {
 		if (mover_op(mv))
 			break;
@@ -283,6 +294,7 @@ static void *faulter_main(void *arg)
 {
 	struct mover *mv = arg;
 
+	wait_go();
 	for (uint64_t round = 1; !__atomic_load_n(&stop, __ATOMIC_RELAXED) && !ut_failures(); round++)
 		if (block_round(mv->id, mv->a, round) || block_round(mv->id, mv->b, round))
 			break;
@@ -330,6 +342,7 @@ static int test_mremap_stress(void)
 		UT_REQUIRE(!pthread_create(&th[2 * i], NULL, faulter_main, &movers[i]), "pthread_create");
 		UT_REQUIRE(!pthread_create(&th[2 * i + 1], NULL, mover_main, &movers[i]), "pthread_create");
 	}
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < nthreads; i++) {
 		pthread_join(th[2 * i + 1], NULL);
 		if (ut_progress_due())
