@@ -87,8 +87,69 @@ static struct file *file_new(const struct file_ops *ops)
 
 void file_put(struct file *f)
 {
-	if (f && ck_pr_faa_32(&f->refs, (uint32_t)-1) == 1)
+	if (f && ck_pr_faa_32(&f->refs, (uint32_t)-1) == 1) {
+		if (f->obj)
+			vm_object_put(f->obj);
 		env_free(f, sizeof(*f));
+	}
+}
+
+/* The object's view of a file: the initramfs bytes are permanent, so a
+ * mapping may outlive every descriptor of the file. */
+struct ramfs_span {
+	const uint8_t *data;
+	uint64_t size;
+};
+
+/* ramfs_fill: a page of an initramfs file (zeros past its end). */
+static int ramfs_fill(struct vm_object *obj, uint64_t pgoff, void *kva)
+{
+	const struct ramfs_span *f = obj->priv;
+	uint64_t off = pgoff * PAGE_SIZE, n = 0;
+
+	if (off < f->size)
+		n = f->size - off < PAGE_SIZE ? f->size - off : PAGE_SIZE;
+	memcpy(kva, f->data + off, n);
+	memset((uint8_t *)kva + n, 0, PAGE_SIZE - n);
+	return 0;
+}
+
+static void ramfs_release(struct vm_object *obj)
+{
+	env_free(obj->priv, sizeof(struct ramfs_span));
+}
+
+static const struct vm_object_ops ramfs_obj_ops = {
+	.name = "initramfs", .page_flags = PG_FILE, .fill = ramfs_fill, .release = ramfs_release,
+};
+
+struct vm_object *file_object(struct file *f, int *err)
+{
+	struct vm_object *obj = ck_pr_load_ptr(&f->obj);
+
+	*err = -19;	/* ENODEV */
+	if (f->ops != &ramfs_ops)
+		return NULL;
+	if (!obj) {
+		struct ramfs_span *span = env_alloc(sizeof(*span));
+
+		*err = -ENOMEM;
+		if (!span)
+			return NULL;
+		span->data = f->data;
+		span->size = f->size;
+		obj = vm_object_create(&ramfs_obj_ops, (f->size + PAGE_SIZE - 1) >> PAGE_SHIFT, span);
+		if (!obj) {
+			env_free(span, sizeof(*span));
+			return NULL;
+		}
+		if (!ck_pr_cas_ptr(&f->obj, NULL, obj)) {
+			vm_object_put(obj);
+			obj = ck_pr_load_ptr(&f->obj);
+		}
+	}
+	vm_object_get(obj);
+	return obj;
 }
 
 int file_console_open(struct proc *p)

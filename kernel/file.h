@@ -28,6 +28,7 @@ struct file {
 	const uint8_t *data;		/* (C) initramfs contents */
 	uint64_t size;			/* (C) */
 	struct proc *proc;		/* (C) console: whose output line to tap */
+	struct vm_object *obj;		/* (A) page cache for mmap, made on first use */
 };
 
 int file_console_open(struct proc *p);
@@ -39,6 +40,10 @@ void file_put(struct file *f);
  * -EMFILE. */
 int file_install(struct proc *p, struct file *f);
 int file_close(struct proc *p, int fd);
+/* file_object: the vm_object mmap maps for f (an initramfs file), with a
+ * reference for the caller; NULL if f cannot be mapped (-ENODEV) or no
+ * memory (*err). */
+struct vm_object *file_object(struct file *f, int *err);
 /* file_open_initramfs: open path read-only; a new file or negative errno. */
 long file_open_initramfs(const char *path, struct file **out);
 

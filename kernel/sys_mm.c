@@ -1,17 +1,47 @@
 /*
  * kernel/sys_mm.c - memory system calls: thin wrappers over the mm core,
  * which implements Linux's semantics and errnos (mm/mmap.c, mm/mremap.c).
- * File mappings are not supported yet (-ENODEV): the ELF loader maps
- * initramfs files through its own object.
+ * File mappings map an initramfs file's page cache (kernel/file.c).
  */
 #include "kernel/syscall.h"
 #include "mm/vma.h"
+#include "kernel/file.h"
 
-#define ENODEV 19
+#define EBADF 9
+#define EACCES 13
 
 static struct mm *cur_mm(void)
 {
 	return proc_self()->mm;
+}
+
+/* sys_mmap_file: map an open initramfs file. Every descriptor is read-only,
+ * so a shared writable mapping is -EACCES; a private one is copy-on-write. */
+static long sys_mmap_file(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int fd,
+			  uint64_t off)
+{
+	struct file *f = file_get(proc_self(), fd);
+	struct vm_object *obj;
+	uint64_t out;
+	int err;
+
+	if (!f)
+		return -EBADF;
+	err = -EINVAL;
+	if (off & ~PAGE_MASK)
+		goto out_put;
+	err = -EACCES;
+	if ((flags & MAP_SHARED) && (prot & PROT_WRITE))
+		goto out_put;
+	obj = file_object(f, &err);
+	if (!obj)
+		goto out_put;
+	err = mm_mmap_object(cur_mm(), addr, len, (int)prot, (int)flags, obj, off >> PAGE_SHIFT,
+			     &out);
+	vm_object_put(obj);
+out_put:
+	file_put(f);
+	return err ? err : (long)out;
 }
 
 long sys_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uint64_t fd,
@@ -21,7 +51,7 @@ long sys_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uint64
 	int err;
 
 	if (!(flags & MAP_ANONYMOUS))
-		return -ENODEV;
+		return sys_mmap_file(addr, len, prot, flags, (int)fd, off);
 	if (off & ~PAGE_MASK)
 		return -EINVAL;
 	err = mm_mmap(cur_mm(), addr, len, (int)prot, (int)flags, &out);
