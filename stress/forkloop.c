@@ -92,7 +92,7 @@ static void child_main(long id, long parent, long level, long iter, uint64_t pge
 	long bad;
 
 	while (__atomic_load_n(&slots[id].go, __ATOMIC_ACQUIRE) != token(id, iter, 0)) {
-		if (ut_now_ns() - t0 > 10000000000ull) {
+		if (ut_now_ns() - t0 > 30000000000ull) {
 			UT_CHECK(0, "node %ld: go token never arrived through the shared mapping", id);
 			_exit(1);
 		}
