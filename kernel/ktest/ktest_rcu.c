@@ -151,7 +151,7 @@ static void cb_count(struct rcu_head *h)
  * vCPUs than host cores, so the total shrinks with the CPU count. */
 static int cbs_per_cpu(void)
 {
-	int n = 4800 / (int)(ncpus * ncpus);
+	int n = 2400 / (int)(ncpus * ncpus);
 
 	return n < 30 ? 30 : n > 300 ? 300 : n;
 }

@@ -28,7 +28,7 @@ static unsigned spin_iters(void)
 
 static unsigned mutex_iters(void)
 {
-	return clampu(4800 / (ncpus * ncpus), 20, 300);
+	return clampu(2400 / (ncpus * ncpus), 20, 300);
 }
 
 static struct spinlock test_lock = SPINLOCK_INITIALIZER("ktest_lock");
