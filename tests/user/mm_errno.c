@@ -247,9 +247,10 @@ static int test_uaccess(void)
 	int fd = open(self_path, O_RDONLY);
 	long ts[2];
 
-	E("write from unmapped", -EFAULT, SYS_write, 1, U, 16, 0, 0, 0);
-	E("write from kernel half", -EFAULT, SYS_write, 1, KHALF, 16, 0, 0, 0);
+	/* not write(1, bad, n): if stdout is /dev/null Linux never reads the
+	 * buffer; writev must copy the iovec array whatever the file is */
 	E("writev iovec unmapped", -EFAULT, SYS_writev, 1, U, 1, 0, 0, 0);
+	E("writev iovec in kernel half", -EFAULT, SYS_writev, 1, KHALF, 1, 0, 0, 0);
 	E("uname to kernel half", -EFAULT, SYS_uname, KHALF, 0, 0, 0, 0, 0);
 	E("uname to read-only page", -EFAULT, SYS_uname, RO, 0, 0, 0, 0, 0);
 	E("clock_gettime to unmapped", -EFAULT, SYS_clock_gettime, CLOCK_MONOTONIC, U, 0, 0, 0, 0);
