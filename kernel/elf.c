@@ -55,27 +55,6 @@ struct elf_image {
 
 void random_bytes(void *buf, size_t n);	/* kernel/sys_misc.c */
 
-static int elf_fill(struct vm_object *obj, uint64_t pgoff, void *kva)
-{
-	const struct initramfs_file *f = obj->priv;
-	uint64_t off = pgoff * PAGE_SIZE, n = 0;
-
-	if (off < f->size)
-		n = f->size - off < PAGE_SIZE ? f->size - off : PAGE_SIZE;
-	memcpy(kva, f->data + off, n);
-	memset((uint8_t *)kva + n, 0, PAGE_SIZE - n);
-	return 0;
-}
-
-static void elf_release(struct vm_object *obj)
-{
-	env_free(obj->priv, sizeof(struct initramfs_file));
-}
-
-static const struct vm_object_ops elf_file_ops = {
-	.name = "initramfs", .page_flags = PG_FILE, .fill = elf_fill, .release = elf_release,
-};
-
 bool elf_probe(const char *path)
 {
 	struct initramfs_file f;
@@ -139,18 +118,11 @@ static int elf_map_segment(struct mm *mm, struct vm_object *obj, struct elf_imag
 /* elf_map: every PT_LOAD of im into mm. */
 static int elf_map(struct mm *mm, struct elf_image *im)
 {
-	struct initramfs_file *priv = env_alloc(sizeof(*priv));
-	struct vm_object *obj;
+	struct vm_object *obj = initramfs_object(&im->f);
 	int err = 0;
 
-	if (!priv)
+	if (!obj)
 		return -ENOMEM;
-	*priv = im->f;
-	obj = vm_object_create(&elf_file_ops, (im->f.size + PAGE_SIZE - 1) >> PAGE_SHIFT, priv);
-	if (!obj) {
-		env_free(priv, sizeof(*priv));
-		return -ENOMEM;
-	}
 	for (unsigned i = 0; i < im->eh->phnum && !err; i++) {
 		if (im->ph[i].type == PT_PHDR)
 			im->phdr_va = im->ph[i].vaddr + im->bias;

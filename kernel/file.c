@@ -8,6 +8,9 @@
 #include "kernel/file.h"
 #include "kernel/initramfs.h"
 #include "kernel/printk.h"
+#include <stdarg.h>
+
+static struct file *file_new(const struct file_ops *ops);
 
 #define EBADF	9
 #define EMFILE	24
@@ -41,7 +44,7 @@ static long console_write(struct file *f, uint64_t ubuf, uint64_t n)
 			if (!buf[i])
 				buf[i] = ' ';
 		printk_raw(buf);
-		if (f->proc)
+		if (f->proc && f->proc == proc_self())	/* not a fork child's write */
 			file_tap(f->proc, buf, k);
 		done += k;
 	}
@@ -70,9 +73,77 @@ static long ramfs_write(struct file *f, uint64_t ubuf, uint64_t n)
 	return -EBADF;	/* opened read-only */
 }
 
+/* gen_read: like ramfs_read over the generated buffer; a read at offset 0
+ * regenerates it (so a reader that seeks back sees fresh state). */
+static long gen_read(struct file *f, uint64_t ubuf, uint64_t n)
+{
+	if (f->pos == 0) {
+		long r;
+
+		f->len = 0;
+		r = f->gen(f);
+		if (r < 0)
+			return r;
+	}
+	if (f->pos >= f->len)
+		return 0;
+	if (n > f->len - f->pos)
+		n = f->len - f->pos;
+	if (copy_to_user(ubuf, f->buf + f->pos, n))
+		return -EFAULT;
+	f->pos += n;
+	return (long)n;
+}
+
+static const struct file_ops gen_ops = { gen_read, ramfs_write, true };
+
+int file_gen_printf(struct file *f, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		uint64_t room = f->cap - f->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(f->buf ? f->buf + f->len : NULL, f->buf ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && f->buf && (uint64_t)n < room) {
+			f->len += (uint64_t)n;
+			return 0;
+		}
+		if (n < 0 || f->cap >= (1u << 20))
+			return -ENOMEM;
+		{
+			uint64_t cap = f->cap ? f->cap * 2 : 4096;
+			char *nb = env_alloc(cap);
+
+			if (!nb)
+				return -ENOMEM;
+			if (f->buf)
+				memcpy(nb, f->buf, f->len);
+			env_free(f->buf, f->cap);
+			f->buf = nb;
+			f->cap = cap;
+		}
+	}
+}
+
+long file_open_gen(long (*gen)(struct file *f), struct proc *p, struct file **out)
+{
+	struct file *f = file_new(&gen_ops);
+
+	if (!f)
+		return -ENOMEM;
+	f->gen = gen;
+	*out = f;
+	return 0;
+}
+
 static const struct file_ops console_ops = { console_read, console_write, false };
 static const struct file_ops ramfs_ops = { ramfs_read, ramfs_write, true };
 
+static struct file *file_new(const struct file_ops *ops);
 static struct file *file_new(const struct file_ops *ops)
 {
 	struct file *f = env_alloc(sizeof(*f));
@@ -90,38 +161,10 @@ void file_put(struct file *f)
 	if (f && ck_pr_faa_32(&f->refs, (uint32_t)-1) == 1) {
 		if (f->obj)
 			vm_object_put(f->obj);
+		env_free(f->buf, f->cap);
 		env_free(f, sizeof(*f));
 	}
 }
-
-/* The object's view of a file: the initramfs bytes are permanent, so a
- * mapping may outlive every descriptor of the file. */
-struct ramfs_span {
-	const uint8_t *data;
-	uint64_t size;
-};
-
-/* ramfs_fill: a page of an initramfs file (zeros past its end). */
-static int ramfs_fill(struct vm_object *obj, uint64_t pgoff, void *kva)
-{
-	const struct ramfs_span *f = obj->priv;
-	uint64_t off = pgoff * PAGE_SIZE, n = 0;
-
-	if (off < f->size)
-		n = f->size - off < PAGE_SIZE ? f->size - off : PAGE_SIZE;
-	memcpy(kva, f->data + off, n);
-	memset((uint8_t *)kva + n, 0, PAGE_SIZE - n);
-	return 0;
-}
-
-static void ramfs_release(struct vm_object *obj)
-{
-	env_free(obj->priv, sizeof(struct ramfs_span));
-}
-
-static const struct vm_object_ops ramfs_obj_ops = {
-	.name = "initramfs", .page_flags = PG_FILE, .fill = ramfs_fill, .release = ramfs_release,
-};
 
 struct vm_object *file_object(struct file *f, int *err)
 {
@@ -131,18 +174,10 @@ struct vm_object *file_object(struct file *f, int *err)
 	if (f->ops != &ramfs_ops)
 		return NULL;
 	if (!obj) {
-		struct ramfs_span *span = env_alloc(sizeof(*span));
-
+		obj = initramfs_object(&f->rf);
 		*err = -ENOMEM;
-		if (!span)
+		if (!obj)
 			return NULL;
-		span->data = f->data;
-		span->size = f->size;
-		obj = vm_object_create(&ramfs_obj_ops, (f->size + PAGE_SIZE - 1) >> PAGE_SHIFT, span);
-		if (!obj) {
-			env_free(span, sizeof(*span));
-			return NULL;
-		}
 		if (!ck_pr_cas_ptr(&f->obj, NULL, obj)) {
 			vm_object_put(obj);
 			obj = ck_pr_load_ptr(&f->obj);
@@ -229,6 +264,7 @@ long file_open_initramfs(const char *path, struct file **out)
 		return -ENOMEM;
 	f->data = rf.data;
 	f->size = rf.size;
+	f->rf = rf;
 	*out = f;
 	return 0;
 }

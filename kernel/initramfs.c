@@ -9,7 +9,7 @@
  */
 #include "kernel/initramfs.h"
 #include "kernel/bootinfo.h"
-#include "arch/mmu.h"
+#include "mm/mm.h"
 
 #define CPIO_HDR 110
 
@@ -41,14 +41,14 @@ static uint64_t align4(uint64_t x)
 
 int initramfs_lookup(const char *path, struct initramfs_file *out)
 {
-	const uint8_t *base = pa_to_va(bootinfo.initrd_pa);
+	const uint8_t *base = pmap_pa_kva(bootinfo.initrd_pa);
 	uint64_t len = bootinfo.initrd_len, off = 0;
 
 	while (*path == '/')
 		path++;
 	while (bootinfo.initrd_len && off + CPIO_HDR <= len) {
 		const uint8_t *h = base + off;
-		int64_t mode = cpio_hex(h, 1), fsize = cpio_hex(h, 6), nsize = cpio_hex(h, 11);
+		int64_t ino = cpio_hex(h, 0), mode = cpio_hex(h, 1), fsize = cpio_hex(h, 6), nsize = cpio_hex(h, 11);
 		const char *name = (const char *)h + CPIO_HDR;
 		uint64_t data;
 
@@ -65,9 +65,53 @@ int initramfs_lookup(const char *path, struct initramfs_file *out)
 			out->data = base + data;
 			out->size = (uint64_t)fsize;
 			out->mode = (uint32_t)mode;
+			out->ino = (uint32_t)ino;
 			return 0;
 		}
 		off = align4(data + (uint64_t)fsize);
 	}
 	return -ENOENT;
+}
+
+/* The object's fill copies from the archive, which is never freed, so a
+ * mapping may outlive every descriptor of the file. */
+static int initramfs_fill(struct vm_object *obj, uint64_t pgoff, void *kva)
+{
+	const struct initramfs_file *f = obj->priv;
+	uint64_t off = pgoff * PAGE_SIZE, n = 0;
+
+	if (off < f->size)
+		n = f->size - off < PAGE_SIZE ? f->size - off : PAGE_SIZE;
+	memcpy(kva, f->data + off, n);
+	memset((uint8_t *)kva + n, 0, PAGE_SIZE - n);
+	return 0;
+}
+
+static void initramfs_release(struct vm_object *obj)
+{
+	env_free(obj->priv, sizeof(struct initramfs_file));
+}
+
+static const struct vm_object_ops initramfs_obj_ops = {
+	.name = "initramfs", .page_flags = PG_FILE, .fill = initramfs_fill,
+	.release = initramfs_release,
+};
+
+struct vm_object *initramfs_object(const struct initramfs_file *f)
+{
+	struct initramfs_file *copy = env_alloc(sizeof(*copy));
+	struct vm_object *obj;
+
+	if (!copy)
+		return NULL;
+	*copy = *f;
+	obj = vm_object_create(&initramfs_obj_ops, (f->size + PAGE_SIZE - 1) >> PAGE_SHIFT, copy);
+	if (!obj)
+		env_free(copy, sizeof(*copy));
+	return obj;
+}
+
+const struct initramfs_file *initramfs_object_file(const struct vm_object *obj)
+{
+	return obj && obj->ops == &initramfs_obj_ops ? obj->priv : NULL;
 }

@@ -15,9 +15,18 @@ struct initramfs_file {
 	const uint8_t *data;
 	uint64_t size;
 	uint32_t mode;
+	uint32_t ino;		/* the archive's inode number */
 };
 
 /* initramfs_lookup: the file at path ("/a/b" or "a/b"); 0 or -ENOENT. */
 int initramfs_lookup(const char *path, struct initramfs_file *out);
+
+struct vm_object;
+/* initramfs_object: a page-cache object over f's bytes (one reference),
+ * for mmap and the ELF loader; NULL on ENOMEM. */
+struct vm_object *initramfs_object(const struct initramfs_file *f);
+/* initramfs_object_file: the file an object made by initramfs_object maps,
+ * or NULL for any other object. */
+const struct initramfs_file *initramfs_object_file(const struct vm_object *obj);
 
 #endif

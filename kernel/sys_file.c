@@ -96,7 +96,7 @@ long sys_openat(uint64_t dirfd, uint64_t upath, uint64_t flags, uint64_t mode, u
 		return -EBADF;
 	if ((flags & O_ACCMODE) != 0 || (flags & O_CREAT))
 		return -EROFS;	/* the initramfs is read-only */
-	r = file_open_initramfs(path, &f);
+	r = strncmp(path, "/proc/", 6) ? file_open_initramfs(path, &f) : procfs_open(path, &f);
 	if (r)
 		return r;
 	fd = file_install(proc_self(), f);
