@@ -165,7 +165,13 @@ static void ioapic_write(uint32_t reg, uint32_t v)
 /* ioapic_init: mask every redirection entry (boot CPU, before SMP). */
 void ioapic_init(void)
 {
-	unsigned n = ((ioapic_read(1) >> 16) & 0xff) + 1;
+	unsigned n;
+
+	if (!acpi.nioapic) {
+		printk("ioapic: none in the MADT\n");
+		return;
+	}
+	n = ((ioapic_read(1) >> 16) & 0xff) + 1;
 
 	for (unsigned i = 0; i < n; i++) {
 		ioapic_write(0x10 + 2 * i, LVT_MASKED | (VEC_IOAPIC_BASE + i));
