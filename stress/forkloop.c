@@ -13,8 +13,8 @@
  * parent), sharing in both directions (go and done travel through the shared
  * mapping), and every child is reaped. At the end MemFree (/proc/meminfo) is
  * compared with its value at the start: reported natively, enforced with
- * strict=1 (the Kestrel run: no frame may leak). A vfork case checks that
- * the child borrows the parent's memory and the parent waits for it.
+ * strict=1 (the Kestrel run: no frame may leak). vfork is checked by
+ * tests/user/vfork_borrows.c.
  *
  * Args: iters=10 fanout=2 depth=3 pages=32 secs=30 strict=0 memtol=64 (kB).
  */
@@ -185,32 +185,6 @@ static int test_all_reaped(void)
 	return UT_PASS;
 }
 
-/* vfork: the child borrows the parent's memory (its write is visible) and
- * the parent is suspended until the child exits. */
-static int test_vfork(void)
-{
-	static volatile uint64_t shared_word;
-	static volatile int child_done;
-	int st = 0;
-	pid_t pid;
-
-	shared_word = 1;
-	child_done = 0;
-	pid = vfork();
-	if (pid == 0) {
-		shared_word = 0x7f0c;
-		child_done = 1;
-		_exit(3);
-	}
-	UT_REQUIRE(pid > 0, "vfork: errno %d", errno);
-	UT_CHECK(child_done == 1, "parent ran before the vfork child exited");
-	UT_CHECK(shared_word == 0x7f0c, "vfork child's write not visible (%#lx)",
-		 (unsigned long)shared_word);
-	UT_CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 3,
-		 "vfork child status %#x", st);
-	return UT_PASS;
-}
-
 static long memfree_start = -2;
 
 static int test_memfree(void)
@@ -235,7 +209,6 @@ int main(int argc, char **argv)
 {
 	static const struct ut_case cases[] = {
 		{ "fork_tree", test_fork_tree },
-		{ "vfork_borrows_memory", test_vfork },
 		{ "all_reaped", test_all_reaped },
 		{ "memfree_restored", test_memfree },
 	};
