@@ -195,13 +195,21 @@ int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 	struct vma *v;
 	uint64_t end;
 	long n;
-	int err = range_check(addr, len);
+	int err;
 
-	if (err || (prot & ~PROT_ALL))
-		return err ? err : -EINVAL;
+	/* Linux's order: unaligned start, empty, wrapping (-ENOMEM), bad prot;
+	 * a range past the user half has no mappings: -ENOMEM. */
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
 	if (!len)
 		return 0;
+	if (page_align_up(len) < len || addr + page_align_up(len) <= addr)
+		return -ENOMEM;
+	if (prot & ~PROT_ALL)
+		return -EINVAL;
 	end = addr + page_align_up(len);
+	if (end > USER_VA_END)
+		return -ENOMEM;
 	mm_lock_write(mm);
 	n = mprotect_count(mm, addr, end);
 	err = n < 0 ? (int)n : mm_txn_prepare(mm, &tx, 2, (unsigned)n + 4);
@@ -223,20 +231,30 @@ out_unlock:
 	return err;
 }
 
+/* madvise_hint: advice Linux accepts that changes nothing observable here
+ * (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, FREE - contents may stay -, and
+ * DONTFORK .. PAGEOUT, which only tune policy). */
+static bool madvise_hint(int advice)
+{
+	return (advice >= 0 && advice <= 3) || advice == 8 || (advice >= 10 && advice <= 21);
+}
+
 /* mm_madvise: MADV_DONTNEED drops the pages of [addr, addr + len): private
- * memory reads back as zeros, shared memory keeps its object's contents.
- * 0, -EINVAL, or -ENOMEM if part of the range was unmapped (the mapped
- * parts are still dropped, as Linux). */
+ * memory reads back as zeros, shared memory keeps its object's contents;
+ * the hints above only check the range. 0, -EINVAL (unknown advice,
+ * unaligned or wrapping range), or -ENOMEM if part of the range was
+ * unmapped (the mapped parts are still dropped, as Linux). */
 int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 {
 	struct tlb_gather tlb;
 	struct mt_range rng;
 	struct vma *v;
 	uint64_t end, covered = 0;
-	int err = range_check(addr, len);
 
-	if (err || advice != MADV_DONTNEED)
-		return err ? err : -EINVAL;
+	if ((advice != MADV_DONTNEED && !madvise_hint(advice)) || (addr & ~PAGE_MASK))
+		return -EINVAL;
+	if ((len && !page_align_up(len)) || addr + page_align_up(len) < addr)
+		return -EINVAL;
 	if (!len)
 		return 0;
 	end = addr + page_align_up(len);
@@ -246,9 +264,11 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 		uint64_t s = v->start > addr ? v->start : addr;
 		uint64_t e = v->end < end ? v->end : end;
 
-		vma_write_begin(v);
-		pt_zap(mm, s, e, &tlb);
-		vma_write_end(v);
+		if (advice == MADV_DONTNEED) {
+			vma_write_begin(v);
+			pt_zap(mm, s, e, &tlb);
+			vma_write_end(v);
+		}
 		covered += e - s;
 	}
 	tlb_finish(&tlb);
