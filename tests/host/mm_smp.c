@@ -7,6 +7,10 @@
  *   frame is never freed while a TLB still holds it (host freed_cached).
  * broken_machine_is_caught: with shootdowns deliberately dropped, the same
  *   scenario produces a stale read and freed_cached > 0: the checks can fail.
+ * fork_snapshot_is_stable: two CPUs keep writing a region while the parent
+ *   forks repeatedly; a third CPU reads the child, whose view must never
+ *   change (a write through a stale writable TLB entry into a frame now
+ *   shared copy-on-write would show). Fails with shootdowns dropped.
  */
 #include "mm_harness.h"
 #include <pthread.h>
@@ -161,6 +165,90 @@ KTEST(broken_machine_is_caught)
 	KT_CHECK(hs.freed_cached > hs0.freed_cached, "freed-while-cached detected");
 	workers_stop(w, 1);
 	mm_destroy(mm);
+}
+
+#define SNAP_PAGES 64
+
+static struct mm *snap_parent;		/* (A) */
+static bool snap_stop;			/* (A) */
+static uint64_t snap_bad;		/* (A) */
+
+static void *snap_writer(void *arg)
+{
+	uint64_t seed = (uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
+
+	host_cpu_start();
+	for (uint8_t v = 1; !ck_pr_load_8((uint8_t *)&snap_stop); v++) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		mmh_write(snap_parent, 0x20000000 + (seed % SNAP_PAGES) * PG, v);
+	}
+	host_cpu_stop();
+	return NULL;
+}
+
+/* snap_reader: read the child twice; both passes must agree. */
+static void snap_check_child(struct mm *child)
+{
+	int first[SNAP_PAGES];
+
+	for (int pass = 0; pass < 100; pass++) {
+		sched_yield();	/* let the writers run between passes */
+		for (int i = 0; i < SNAP_PAGES; i++) {
+			int r = mmh_read(child, 0x20000000 + i * PG);
+
+			if (pass == 0)
+				first[i] = r;
+			else if (r != first[i])
+				ck_pr_inc_64(&snap_bad);
+		}
+	}
+	host_cpu_switch(NULL);
+}
+
+/* fork_rounds: fork under the writers, check each child; children live
+ * until the writers stopped, so that with shootdowns dropped no frame a
+ * stale TLB entry can still write is freed and reused (which would corrupt
+ * page tables instead of failing the check). */
+static uint64_t fork_rounds(int rounds)
+{
+	struct mm *children[64];
+	pthread_t w[2];
+	uint64_t a;
+	int n = 0;
+
+	snap_bad = 0;
+	snap_stop = false;
+	snap_parent = mm_create();
+	mm_mmap(snap_parent, 0x20000000, SNAP_PAGES * PG, RW, PA | MAP_FIXED, &a);
+	host_cpu_idle_begin();
+	for (int i = 0; i < 2; i++)
+		pthread_create(&w[i], NULL, snap_writer, (void *)(uintptr_t)(i + 1));
+	host_cpu_idle_end();
+	for (int r = 0; r < rounds && n < 64; r++)
+		if (!mm_fork(snap_parent, &children[n]))
+			snap_check_child(children[n++]);
+	host_cpu_idle_begin();
+	ck_pr_store_8((uint8_t *)&snap_stop, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(w[i], NULL);
+	host_cpu_idle_end();
+	while (n)
+		mm_destroy(children[--n]);
+	mm_destroy(snap_parent);
+	return snap_bad;
+}
+
+KTEST(fork_snapshot_is_stable)
+{
+	mmh_init(4);
+	printf("# phase 1: a correct machine\n");
+	fflush(stdout);
+	KT_CHECK(fork_rounds(40) == 0, "the child's view changed");
+	ck_pr_store_8((uint8_t *)&host_debug_skip_shootdowns, 1);
+	printf("# phase 2: shootdowns dropped\n");
+	fflush(stdout);
+	KT_CHECK(fork_rounds(40) > 0, "dropped shootdowns must break the snapshot");
+	ck_pr_store_8((uint8_t *)&host_debug_skip_shootdowns, 0);
 }
 
 int main(int argc, char **argv)
