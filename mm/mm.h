@@ -20,6 +20,13 @@
  * (pmap_cpu_relax) and every sleep on mm->lock is bracketed by
  * pmap_cpu_sleep_begin/end, so no CPU can hold back an acknowledgement.
  *
+ * Synchronization table (one mm)
+ *   fast fault  || fast or slow fault   yes: CAS on levels, the PTE table lock
+ *   fast fault  || mm operation         yes: the vma seq; the fault backs out
+ *   slow fault  || mm operation         no: mm->lock read vs write
+ *   mm operation || mm operation        no: mm->lock for writing
+ *   mm_destroy  || anything             no: the caller is the last user
+ *
  * Field legend: (M) mm->lock held for writing to write, for reading (or
  * write) to read reliably; (S) also written only inside a seq write section
  * of the vma, so lock-free readers read it unreliably and validate with the
