@@ -68,7 +68,8 @@ typedef uint64_t pte_t;
 #define PAGE_MASK	(~(PAGE_SIZE - 1))
 #define PT_ENTRIES	512
 #define PT_LEVELS	4		/* level 0 = PTE table ... 3 = PML4 */
-#define USER_VA_END	0x0000800000000000ull	/* canonical lower half */
+#define USER_VA_END	0x00007ffffffff000ull	/* Linux TASK_SIZE: the canonical lower
+						 * half minus its last page */
 
 /* x86_64 PTE bits (Intel SDM vol. 3, 4.5). */
 #define PTE_P		(1ull << 0)
