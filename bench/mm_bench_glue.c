@@ -8,7 +8,7 @@ void mmb_init(uint64_t frames)
 	hostcpu_set_count(8);
 	if (host_machine_init(frames))
 		panic("mmb_init: no memory");
-	host_check_freed = false;	/* a test-only scan of every TLB per free */
+	host_check_freed = false;	/* test-only poisoning and TLB scan per free */
 }
 
 bool mmb_cpu_start(void)

@@ -36,7 +36,7 @@ uint64_t host_nframes;
 static pthread_mutex_t frame_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct page *frame_free;		/* (frame_lock) ->next list */
 static struct page *frame_returned;	/* (A) CAS-pushed by any thread */
-bool host_check_freed = true;		/* (A) the freed-while-cached scan */
+bool host_check_freed = true;		/* (A) poison + freed-while-cached scan */
 static uint64_t frames_used;		/* (A) */
 static uint64_t freed_cached;		/* (A) */
 static struct page *zero_frame;		/* (C) */
@@ -179,9 +179,10 @@ void pmap_page_free(struct page *pg)
 {
 	KASSERT(!(pg->flags & PG_ZERO), "pmap_page_free: the zero page");
 	KASSERT(pg->mapcount == 0, "pmap_page_free: frame still mapped (%d)", pg->mapcount);
-	if (ck_pr_load_8((uint8_t *)&host_check_freed))
+	if (ck_pr_load_8((uint8_t *)&host_check_freed)) {
 		host_check_uncached(pmap_page_pa(pg));
-	memset(pmap_page_kva(pg), HOST_POISON, PAGE_SIZE);
+		memset(pmap_page_kva(pg), HOST_POISON, PAGE_SIZE);
+	}
 	pg->flags = 0;
 	pg->refcount = 0;
 	for (;;) {	/* any thread, e.g. liburcu's callback thread */

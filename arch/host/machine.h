@@ -44,7 +44,8 @@ void host_cpu_idle_end(void);
 /* host_cpu_start: hostcpu_register() + online; host_cpu_stop: the reverse. */
 int host_cpu_start(void);
 void host_cpu_stop(void);
-/* Scan every TLB when a frame is freed (default on; benchmarks turn it off). */
+/* Poison freed frames and scan every TLB for them (default on; benchmarks
+ * turn it off: a production kernel does neither). */
 extern bool host_check_freed;
 /* Test-only: drop every remote shootdown (proves the tests see the bug). */
 extern bool host_debug_skip_shootdowns;
