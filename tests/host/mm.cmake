@@ -21,3 +21,9 @@ if(TARGET kestrel_mm)
   kestrel_test(mm_model LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mm_model.c
                LIBS kestrel_mm TIMEOUT 60)
 endif()
+if(TARGET kestrel_mm)
+  # The same torture, longer (label stress as well as host).
+  add_test(NAME mm_torture_long COMMAND mm_torture)
+  set_tests_properties(mm_torture_long PROPERTIES LABELS "host;stress" TIMEOUT 60
+                       ENVIRONMENT MMT_SECONDS=20)
+endif()

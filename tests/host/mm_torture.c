@@ -2,7 +2,8 @@
  * tests/host/mm_torture.c - several simulated CPUs fault and verify data
  * patterns in their own regions while a mutator CPU mmaps, munmaps,
  * mprotects, mremaps and forks neighbouring and overlapping ranges, with
- * schedule perturbation (DEBUG_YIELD). Bounded by MMT_SECONDS.
+ * schedule perturbation (DEBUG_YIELD). Bounded by MMT_SECONDS (environment
+ * variable of the same name overrides; the "stress" run uses 20).
  *
  * Checks: every read a faulter makes equals its shadow (no stale read, no
  * lost write, no use after free: freed frames read as poison); writes fail
@@ -214,7 +215,7 @@ KTEST(torture_faults_vs_mutations)
 	for (int i = 0; i < NFAULT; i++)
 		pthread_create(&ft[i], NULL, faulter, (void *)(uintptr_t)i);
 	pthread_create(&mt, NULL, mutator, NULL);
-	sleep(MMT_SECONDS);
+	sleep(getenv("MMT_SECONDS") ? (unsigned)atoi(getenv("MMT_SECONDS")) : MMT_SECONDS);
 	ck_pr_store_8((uint8_t *)&stop, 1);
 	for (int i = 0; i < NFAULT; i++)
 		pthread_join(ft[i], NULL);
