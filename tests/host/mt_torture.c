@@ -9,8 +9,10 @@
  * as CPUs and inside rcu_read_lock, check that every stable range is always
  * found (find/seek/next/prev, exact range), that a flip range always shows one
  * of its two entries (never a hole), and that gap search never returns space
- * overlapping a stable range. Schedule perturbation is on (DEBUG_YIELD); freed
- * nodes are poisoned by env_free (and caught by ASan). Bounded by
+ * overlapping a stable range. Schedule perturbation is on (DEBUG_YIELD).
+ * Retired nodes are either reused by the tree after their grace period or,
+ * when the writer calls mt_shrink (every other round), freed by env_free,
+ * which poisons them (and ASan catches any later access). Bounded by
  * MT_TORTURE_MS (default 3000).
  */
 #include "tests/ktest.h"
@@ -190,6 +192,8 @@ KTEST(mt_torture_rcu)
 	while (!err && now_ms() < end) {
 		for (int k = 0; k < 64 && !err; k++, ops++)
 			err = writer_step(&s, ops * 4096);
+		if (rnd(&s) % 2)	/* cooled batches to env_free (poison), not reuse */
+			mt_shrink(&tree);
 		if (ops % 8192 == 0)
 			err = err ? err : mt_validate(&tree);
 	}
