@@ -12,7 +12,7 @@
  * the entries right of `last` (NULL neighbours merged, so gaps stay single
  * slots). The items are split evenly into ceil(n / fan-out) new nodes. Old
  * subtrees outside the spans are shared, not copied; old nodes inside the
- * spans are replaced and freed after a grace period.
+ * spans are replaced and retired (reused or freed after a grace period).
  *
  * Phases, so that a failure changes nothing:
  *   1. plan (mt_plan): count items per depth; widen a span by one neighbour
@@ -22,13 +22,16 @@
  *      -ENOMEM having touched nothing;
  *   3. build the new nodes bottom-up (private, invisible to readers);
  *   4. publish the new root with one rcu_assign_pointer;
- *   5. kill the replaced nodes (dead, then chained) and hand the chain to
- *      call_rcu once.
+ *   5. kill the replaced nodes (dead, then chained) and retire the chain
+ *      (mt_recycle.c: call_rcu per batch of 16 or more, then reuse).
  * A depth that ends up with one item collapses (height shrinks); a root that
  * splits gets a new root above it (height grows).
  *
  * The common case (the store stays inside one leaf, which keeps a legal
  * fill) takes a shorter path in mt_store.c that produces the same tree.
+ * While planning and building, the old tree is read through a small cache of
+ * the nodes already visited per depth (mt_wdescend), since the same few
+ * boundary nodes are looked up many times.
  *
  * Bounds: a span is at most two nodes either side of the span below, so a
  * depth has at most 2*16 + 1 + 2*16 leaf items or 2*10 + 5 + 2*10 children,
