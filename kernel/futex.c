@@ -59,6 +59,14 @@ static struct futex_bucket *futex_bucket(struct mm *mm, uint64_t uaddr)
 	return &buckets[h >> 58];
 }
 
+/* futex_interrupted: a signal the thread does not block is pending. */
+static bool futex_interrupted(void)
+{
+	struct uthread *ut = thread_self()->user;
+
+	return ck_pr_load_64(&ut->pending) & ~ut->sigmask;
+}
+
 /* futex_unqueue: remove w from b if still queued (bucket mutex held). */
 static void futex_unqueue(struct futex_bucket *b, struct futex_waiter *w)
 {
@@ -93,16 +101,17 @@ static long futex_wait(struct proc *p, uint64_t uaddr, uint32_t val, uint64_t de
 	b->head = &w;
 	mutex_unlock(&b->lock);
 	if (deadline_ns == UINT64_MAX) {
-		wait_event(&b->wq, ck_pr_load_int(&w.woken) || ck_pr_load_int(&p->group_exit));
+		wait_event(&b->wq, ck_pr_load_int(&w.woken) || ck_pr_load_int(&p->group_exit) ||
+				   futex_interrupted());
 	} else {
 		while (!ck_pr_load_int(&w.woken) && !ck_pr_load_int(&p->group_exit) &&
-		       time_ns() < deadline_ns)
+		       !futex_interrupted() && time_ns() < deadline_ns)
 			sched_sleep_ticks(1);
 	}
 	mutex_lock(&b->lock);
 	if (!ck_pr_load_int(&w.woken)) {
 		futex_unqueue(b, &w);
-		r = ck_pr_load_int(&p->group_exit) ? -EINTR : -ETIMEDOUT_;
+		r = ck_pr_load_int(&p->group_exit) || futex_interrupted() ? -EINTR : -ETIMEDOUT_;
 	}
 	mutex_unlock(&b->lock);
 	return r;

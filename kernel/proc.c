@@ -15,6 +15,7 @@
 #include "kernel/file.h"
 #include "kernel/elf.h"
 #include "kernel/futex.h"
+#include "kernel/signal.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
 #include "arch/cpu.h"
@@ -94,6 +95,7 @@ struct proc *proc_alloc(const char *name, struct mm *mm)
 	if (!p->mm)
 		goto out_free;
 	spin_init(&p->lock, "proc");
+	p->rlimit_as_max = ~0ull;	/* RLIM_INFINITY */
 	p->pid = ck_pr_faa_int(&proc_next_pid, 1);
 	p->ut.mm = p->mm;
 	p->ut.proc = p;
@@ -210,6 +212,17 @@ static void proc_reaper_main(void *arg)
 		if (p)
 			(void)proc_wait(p, NULL);
 	}
+}
+
+struct proc *proc_find_child(int pid)
+{
+	struct proc *c;
+
+	spin_lock(&proc_tree_lock);
+	for (c = proc_self()->children; c && c->pid != pid; c = c->sibling)
+		;
+	spin_unlock(&proc_tree_lock);
+	return c;
 }
 
 /* proc_orphan_children: p is exiting: dead children go to the reaper,
@@ -334,6 +347,7 @@ long proc_fork(struct trap_frame *tf)
 		c->files[fd] = f;
 	}
 	memcpy(c->sigact, p->sigact, sizeof(c->sigact));
+	c->rlimit_as_max = p->rlimit_as_max;
 	c->ut.fsbase = self->fsbase;
 	c->ut.sigmask = self->sigmask;
 	__asm__ volatile("fxsave64 %0" : "=m"(c->ut.fpu));
@@ -395,6 +409,13 @@ void proc_check_exit(void)
 		irq_enable();
 		proc_thread_exit();
 	}
+}
+
+void proc_return_work(struct trap_frame *tf)
+{
+	proc_check_exit();
+	if (ck_pr_load_64(&thread_self()->user->pending))
+		signal_deliver(tf);
 }
 
 void proc_exit_signal(int sig)

@@ -25,6 +25,7 @@ struct uthread {
 	uint64_t clear_tid;	/* (O) set_tid_address: user address, 0 if none */
 	int tid;		/* (C) */
 	uint64_t sigmask;	/* (O) blocked signals, bit sig-1 */
+	uint64_t pending;	/* (A) signals sent to this thread, not yet taken */
 	struct trap_frame *tf;	/* (O) user frame of the syscall in progress */
 	bool fpu_saved;		/* (O) fpu holds its state (else: reset state) */
 	uint8_t fpu[512] __attribute__((aligned(16)));	/* (O) FXSAVE area while
@@ -69,6 +70,7 @@ struct proc {
 	struct proc *children;		/* (T) forked children not yet reaped */
 	struct proc *sibling;		/* (T) */
 	bool orphan;			/* (T) no one will wait: the reaper frees it */
+	uint64_t rlimit_as_max;		/* (M of mm) RLIMIT_AS hard limit */
 	struct file *files[PROC_NFILES];	/* (L) */
 	int exit_status;		/* (A) wait status, valid once dead */
 	int dead;			/* (A) exited; the thread is finishing */
@@ -100,7 +102,12 @@ void proc_thread_link(struct proc *p, struct proc_thread *pt, struct thread *t,
 /* proc_check_exit: on the way back to user mode: leave if the process is
  * exiting. */
 void proc_check_exit(void);
+/* proc_return_work: proc_check_exit, then pending signal delivery into tf
+ * (interrupts off, returning to user mode). */
+void proc_return_work(struct trap_frame *tf);
 int proc_alloc_tid(void);
+/* proc_find_child: the calling process's unreaped child pid, or NULL. */
+struct proc *proc_find_child(int pid);
 /* proc_fork: a copy of the calling process (copy-on-write address space,
  * the same open files, dispositions and mask) whose thread returns to user
  * mode from tf with RAX 0; the child's pid or negative errno. */

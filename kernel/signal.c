@@ -19,6 +19,7 @@
 #include "kernel/printk.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
+#include "kernel/futex.h"
 #include "arch/cpu.h"
 #include "arch/x86.h"
 
@@ -101,34 +102,141 @@ static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig,
 	return err ? 0 : sp;
 }
 
-void signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr)
+/* signal_enter: make tf enter ka's handler for sig (frame on the user
+ * stack); kills with SIGSEGV if the stack cannot take the frame. */
+static void signal_enter(struct trap_frame *tf, struct uthread *ut, int sig, int code,
+			 uint64_t addr, const struct k_sigaction *ka)
 {
-	struct proc *p = proc_self();
-	struct uthread *ut = thread_self()->user;
-	struct k_sigaction ka;
 	uint64_t sp, bit = 1ull << (sig - 1);
+
+	irq_enable();
+	sp = signal_frame(tf, ut, sig, code, addr, ka);
+	irq_disable();
+	if (!sp)
+		signal_kill(tf, SIGSEGV, addr);
+	ut->sigmask |= (ka->mask | (ka->flags & SA_NODEFER ? 0 : bit)) & ~UNBLOCKABLE;
+	tf->rsp = sp;
+	tf->rip = ka->handler;
+	tf->rdi = (uint64_t)sig;
+	tf->rsi = sp + offsetof(struct rt_sigframe, info);
+	tf->rdx = sp + offsetof(struct rt_sigframe, uc);
+	tf->rax = 0;
+	tf->rflags &= ~(1ull << 10 | 1ull << 8);	/* DF, TF clear for the handler */
+}
+
+/* signal_action: sig's disposition, reset first if SA_RESETHAND. */
+static struct k_sigaction signal_action(struct proc *p, int sig)
+{
+	struct k_sigaction ka;
 
 	spin_lock(&p->lock);
 	ka = p->sigact[sig - 1];
 	if (ka.flags & SA_RESETHAND)
 		p->sigact[sig - 1].handler = SIG_DFL;
 	spin_unlock(&p->lock);
-	if (ka.handler == SIG_DFL || ka.handler == SIG_IGN || (ut->sigmask & bit) ||
+	return ka;
+}
+
+void signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr)
+{
+	struct uthread *ut = thread_self()->user;
+	struct k_sigaction ka = signal_action(proc_self(), sig);
+
+	if (ka.handler == SIG_DFL || ka.handler == SIG_IGN || (ut->sigmask & (1ull << (sig - 1))) ||
 	    !(ka.flags & SA_RESTORER))
 		signal_kill(tf, sig, addr);
-	irq_enable();
-	sp = signal_frame(tf, ut, sig, code, addr, &ka);
-	irq_disable();
-	if (!sp)
-		signal_kill(tf, SIGSEGV, addr);
-	ut->sigmask |= (ka.mask | (ka.flags & SA_NODEFER ? 0 : bit)) & ~UNBLOCKABLE;
-	tf->rsp = sp;
-	tf->rip = ka.handler;
-	tf->rdi = (uint64_t)sig;
-	tf->rsi = sp + offsetof(struct rt_sigframe, info);
-	tf->rdx = sp + offsetof(struct rt_sigframe, uc);
-	tf->rax = 0;
-	tf->rflags &= ~(1ull << 10 | 1ull << 8);	/* DF, TF clear for the handler */
+	signal_enter(tf, ut, sig, code, addr, &ka);
+}
+
+/* Signals whose default action is to do nothing (no job control here). */
+#define DEFAULT_IGNORED ((1ull << (SIGCHLD - 1)) | (1ull << (18 - 1)) | (1ull << (19 - 1)) | \
+			 (1ull << (20 - 1)) | (1ull << (21 - 1)) | (1ull << (22 - 1)) | \
+			 (1ull << (23 - 1)) | (1ull << (28 - 1)))
+
+void signal_deliver(struct trap_frame *tf)
+{
+	struct uthread *ut = thread_self()->user;
+	uint64_t ready;
+
+	while ((ready = ck_pr_load_64(&ut->pending) & ~ut->sigmask)) {
+		int sig = __builtin_ctzll(ready) + 1;
+		struct k_sigaction ka;
+
+		ck_pr_and_64(&ut->pending, ~(1ull << (sig - 1)));
+		ka = signal_action(proc_self(), sig);
+		if (ka.handler == SIG_IGN ||
+		    (ka.handler == SIG_DFL && (DEFAULT_IGNORED & (1ull << (sig - 1)))))
+			continue;
+		if (ka.handler == SIG_DFL || !(ka.flags & SA_RESTORER))
+			signal_kill(tf, sig, 0);
+		signal_enter(tf, ut, sig, 0 /* SI_USER */, 0, &ka);
+		return;	/* one handler frame per return to user mode */
+	}
+}
+
+/* signal_send: make sig pending for thread ut and get it noticed: a thread
+ * asleep in a futex wait re-checks; a running one delivers at its next
+ * return to user mode (at the latest the next tick). */
+static void signal_send(struct uthread *ut, int sig)
+{
+	if (sig == SIGKILL) {
+		if (ck_pr_cas_int(&ut->proc->group_exit, 0, 1))
+			ck_pr_store_int(&ut->proc->exit_status, SIGKILL);
+	} else {
+		ck_pr_or_64(&ut->pending, 1ull << (sig - 1));
+	}
+	futex_wake_all(ut->proc->mm);
+}
+
+/* signal_target: a thread of p that does not block sig (else the first). */
+static struct uthread *signal_target(struct proc *p, int sig)
+{
+	struct uthread *ut = &p->ut;
+
+	spin_lock(&p->lock);
+	for (struct proc_thread *pt = p->threads; pt; pt = pt->next)
+		if (!(pt->ut->sigmask & (1ull << (sig - 1))) && pt->ut->proc) {
+			ut = pt->ut;
+			break;
+		}
+	spin_unlock(&p->lock);
+	return ut;
+}
+
+long sys_kill(uint64_t pid, uint64_t sig, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	struct proc *p = proc_self(), *t = proc_find_child((int)pid);
+
+	if (sig > NSIG)
+		return -EINVAL;
+	if ((int)pid == p->pid)
+		t = p;
+	if (!t)
+		return (int)pid <= 0 ? -EINVAL : -3;	/* ESRCH */
+	if (sig)
+		signal_send(signal_target(t, (int)sig), (int)sig);
+	return 0;
+}
+
+long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	struct proc *p = proc_self();
+	struct uthread *ut = NULL;
+
+	if (sig > NSIG || (int)tgid <= 0 || (int)tid <= 0)
+		return -EINVAL;
+	if ((int)tgid != p->pid)
+		return -3;	/* ESRCH: only threads of the caller's process */
+	spin_lock(&p->lock);
+	for (struct proc_thread *pt = p->threads; pt; pt = pt->next)
+		if (pt->ut->tid == (int)tid && pt->ut->proc)
+			ut = pt->ut;
+	spin_unlock(&p->lock);
+	if (!ut)
+		return -3;
+	if (sig)
+		signal_send(ut, (int)sig);
+	return 0;
 }
 
 long sys_rt_sigaction(uint64_t sig, uint64_t uact, uint64_t uold, uint64_t size, uint64_t a4,

@@ -35,4 +35,8 @@ struct trap_frame;
  * (kill the process with a one-line log). Interrupts off on entry. */
 void signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr);
 
+/* signal_deliver: on the way back to user mode: run the handler of (or
+ * apply the default action to) the lowest pending unblocked signal. */
+void signal_deliver(struct trap_frame *tf);
+
 #endif

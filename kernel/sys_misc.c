@@ -17,6 +17,7 @@
 #define GRND_NONBLOCK 1
 #define GRND_RANDOM 2
 #define GRND_INSECURE 4
+#define ESRCH_ 3
 
 static uint64_t rng_state;	/* (A) xorshift state, seeded from the TSC */
 
@@ -45,7 +46,49 @@ long sys_getpid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 
 long sys_getppid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
-	return 0;	/* spawned by the kernel */
+	struct proc *parent = ck_pr_load_ptr(&proc_self()->parent);
+
+	return parent ? parent->pid : 0;	/* 0: spawned by the kernel, or orphaned */
+}
+
+#define RLIMIT_AS	9
+#define RLIM_INFINITY	(~0ull)
+
+/* prlimit64: RLIMIT_AS of the calling process (pid 0 or its own), enforced
+ * by the mm core; other resources read as unlimited and accept any value. */
+long sys_prlimit64(uint64_t pid, uint64_t res, uint64_t unew, uint64_t uold, uint64_t a4,
+		   uint64_t a5)
+{
+	struct proc *p = proc_self();
+	uint64_t lim[2] = { RLIM_INFINITY, RLIM_INFINITY }, nl[2];
+
+	if (pid && (int)pid != p->pid)
+		return -ESRCH_;
+	if (res >= 16)
+		return -EINVAL;
+	if (unew && copy_from_user(nl, unew, sizeof(nl)))
+		return -EFAULT;
+	if (unew && nl[0] > nl[1])
+		return -EINVAL;
+	mm_lock_write(p->mm);
+	if (res == RLIMIT_AS) {
+		uint64_t cur = p->mm->rlimit_as == MM_NO_LIMIT ? RLIM_INFINITY : p->mm->rlimit_as;
+
+		lim[0] = cur;
+		lim[1] = p->rlimit_as_max;
+		if (unew && nl[1] > p->rlimit_as_max) {
+			mm_unlock_write(p->mm);
+			return -EPERM;
+		}
+		if (unew) {
+			p->mm->rlimit_as = nl[0] == RLIM_INFINITY ? MM_NO_LIMIT : nl[0];
+			p->rlimit_as_max = nl[1];
+		}
+	}
+	mm_unlock_write(p->mm);
+	if (uold && copy_to_user(uold, lim, sizeof(lim)))
+		return -EFAULT;
+	return 0;
 }
 
 long sys_gettid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)

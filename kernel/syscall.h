@@ -49,6 +49,9 @@ long sys_exit_thread(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t)
 long sys_fork(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_wait4(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_futex(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_prlimit64(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_kill(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_tgkill(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_getrandom(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 
 #endif

@@ -111,7 +111,7 @@ static bool user_pf(struct trap_frame *tf)
 void user_trap_return(struct trap_frame *tf)
 {
 	if ((tf->cs & 3) && thread_self()->user)
-		proc_check_exit();
+		proc_return_work(tf);
 }
 
 bool user_trap(struct trap_frame *tf)

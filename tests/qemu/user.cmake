@@ -8,6 +8,10 @@ if(NOT KESTREL_MUSL_GCC)
   return()
 endif()
 
+# Kestrel's own oracle programs (kernel/init/), also run natively (native-*).
+include(${CMAKE_SOURCE_DIR}/tests/user/userprog.cmake)
+kestrel_userprog(signals SOURCES ${CMAKE_SOURCE_DIR}/kernel/init/signals.c ARGS secs=20)
+
 set(KESTREL_INITRAMFS ${CMAKE_BINARY_DIR}/initramfs.cpio)
 add_custom_target(initramfs ALL
   COMMAND ${CMAKE_SOURCE_DIR}/scripts/mkinitramfs.sh ${CMAKE_BINARY_DIR}/userprogs.txt
@@ -55,3 +59,4 @@ kestrel_qemu_user(faultscale /faultscale+threads=1,2,4+pages=1024+rounds=3+secs=
 kestrel_qemu_user(forkloop /forkloop+iters=3+secs=30)
 kestrel_qemu_user(maps_format /maps_format+strict=1)
 kestrel_qemu_user(mm_errno /mm_errno)
+kestrel_qemu_user(signals /signals+secs=20)
