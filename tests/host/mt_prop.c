@@ -6,7 +6,7 @@
  * prev/gap operations; every answer is compared with the model and
  * mt_validate runs after every write. On a mismatch the failing op sequence
  * is shrunk (delta debugging) and printed as a reproducer.
- *   MT_PROP_OPS    ops per seed (default 250000; ASan builds use 1/4)
+ *   MT_PROP_OPS    ops per seed (default 500000, 2M in all; ASan builds 1/4)
  *   MT_PROP_SEEDS  seeds (default 4), starting at KTEST_SEED
  */
 #include "tests/ktest.h"
@@ -361,7 +361,7 @@ static bool prop_seed(uint64_t seed, long nops, uint64_t span, size_t target)
 
 KTEST(mt_property)
 {
-	long nops = (long)env_ul("MT_PROP_OPS", 250000 / MT_PROP_SCALE);
+	long nops = (long)env_ul("MT_PROP_OPS", 500000 / MT_PROP_SCALE);
 	unsigned long seeds = env_ul("MT_PROP_SEEDS", 4);
 	/* dense small trees, then bigger sparser ones: collisions and height */
 	static const struct { uint64_t span; size_t target; } shape[] = {
