@@ -155,13 +155,13 @@ KTEST(broken_machine_is_caught)
 	workers_start(w, 1, mm);
 	host_stats_read(&hs0);
 	ck_pr_store_8((uint8_t *)&host_debug_skip_shootdowns, 1);
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < 40 && bad < 3; i++)
 		bad += stale_scenario(mm, w) != 2;
 	ck_pr_store_8((uint8_t *)&host_debug_skip_shootdowns, 0);
 	host_stats_read(&hs);
 	/* A stale entry may hit the same frame reused for the new page (LIFO
 	 * free list): then the read happens to be right; most are not. */
-	KT_CHECK(bad > 0, "dropped shootdowns must give stale reads (%d/10)", bad);
+	KT_CHECK(bad > 0, "dropped shootdowns must give stale reads (%d)", bad);
 	KT_CHECK(hs.freed_cached > hs0.freed_cached, "freed-while-cached detected");
 	workers_stop(w, 1);
 	mm_destroy(mm);
@@ -247,7 +247,11 @@ KTEST(fork_snapshot_is_stable)
 	ck_pr_store_8((uint8_t *)&host_debug_skip_shootdowns, 1);
 	printf("# phase 2: shootdowns dropped\n");
 	fflush(stdout);
-	KT_CHECK(fork_rounds(40) > 0, "dropped shootdowns must break the snapshot");
+	uint64_t bad = 0;
+
+	for (int t = 0; t < 5 && !bad; t++)	/* a timing-dependent negative control */
+		bad = fork_rounds(40);
+	KT_CHECK(bad > 0, "dropped shootdowns must break the snapshot");
 	ck_pr_store_8((uint8_t *)&host_debug_skip_shootdowns, 0);
 }
 
