@@ -211,14 +211,6 @@ uint64_t mt_node_gap(const struct mt_node *n, uint64_t min, uint64_t max)
 	return best;
 }
 
-/* mt_node_prefetch: start loading all four lines of a node we are about to
- * search, so that its pivots and slots miss in parallel, not one by one. */
-static inline void mt_node_prefetch(const struct mt_node *n)
-{
-	for (unsigned off = 0; off < MT_NODE_SIZE; off += CACHELINE)
-		__builtin_prefetch((const char *)n + off);
-}
-
 /* mt_walk: the entry (or NULL for a gap) of the slot covering addr, and that
  * slot's range in *r. Inside rcu_read_lock or with the writer lock; restarts
  * if it reaches a node that died under it. */

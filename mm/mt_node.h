@@ -22,9 +22,9 @@
  * NULL slot length anywhere below child[i] (saturated at UINT64_MAX for the
  * 2^64-byte gap of an empty tree).
  *
- * Once retired, a node's first 56 body bytes (pivots only) are overlaid by
- * the free-batch bookkeeping (mt_recycle.c), which a reader that got the
- * node before it died may still be reading. Hence the reader rule (mt_node_dead): read what you need
+ * Once retired, a node's body may be overlaid by the free-batch bookkeeping
+ * (mt_recycle.c: up to 120 bytes), which a reader that got the node before
+ * it died may still be reading. Hence the reader rule (mt_node_dead): read what you need
  * from the node, then check `dead`; if set, the values may be garbage and the
  * walk restarts from the root.
  *
@@ -47,6 +47,7 @@
 #define MT_SPLIT_MAX	5	/* new nodes per depth per store, at most */
 #define MT_SEQ_MAX	72	/* items of one depth of a store (<= 65) */
 #define MT_RETIRE_BATCH	16	/* retired nodes per call_rcu */
+#define MT_BATCH_PF	8	/* nodes of a batch prefetched on reuse */
 
 enum mt_type { MT_LEAF = 1, MT_INTERNAL = 2 };
 
@@ -73,14 +74,16 @@ struct mt_node {
 			struct mt_node *batch_next;	/* (W) next retired batch */
 			unsigned long count;		/* (W) nodes in the batch */
 			uint32_t state;			/* (A) enum mt_batch_state */
+			struct mt_node *first[MT_BATCH_PF];	/* (W) its first
+							 * nodes, to prefetch */
 		} free;
 		struct mt_node *reserve_next;	/* (W) while in mt->reserve */
 	};
 } __attribute__((aligned(MT_NODE_SIZE)));
 
 _Static_assert(sizeof(struct mt_node) == MT_NODE_SIZE, "mt_node must be 256 bytes");
-_Static_assert(sizeof(((struct mt_node *)0)->free) <= sizeof(((struct mt_node *)0)->in.pivot),
-	       "the free overlay must stay within the pivots of either node kind");
+_Static_assert(offsetof(struct mt_node, free.first[MT_BATCH_PF]) <= MT_NODE_SIZE,
+	       "the free overlay must fit the node body");
 _Static_assert(offsetof(struct mt_node, free.next) == offsetof(struct mt_node, reserve_next),
 	       "a cooled batch is spliced into the reservation as it is");
 _Static_assert(MT_LEAF_MIN * 2 <= MT_LEAF_SLOTS + 1 && MT_INT_MIN * 2 <= MT_INT_SLOTS + 1,
@@ -127,6 +130,15 @@ static inline void mt_slot_range(const struct mt_node *n, unsigned i, uint64_t m
 
 	*lo = i ? piv[i - 1] + 1 : min;
 	*hi = i + 1u < n->nr ? piv[i] : max;
+}
+
+/* mt_node_prefetch: start loading all four lines of a node we are about to
+ * search or write, so that they miss in parallel, not one by one. A hint:
+ * harmless on any address. */
+static inline void mt_node_prefetch(const struct mt_node *n)
+{
+	for (unsigned off = 0; off < MT_NODE_SIZE; off += CACHELINE)
+		__builtin_prefetch((const char *)n + off);
 }
 
 /* mt_gap_len: length of [first, last], saturated at UINT64_MAX. */

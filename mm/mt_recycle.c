@@ -53,8 +53,10 @@ static void mt_batch_cooled(struct rcu_head *h)
 /* mt_batch_submit: hand the open batch to call_rcu, queued for reuse. */
 static void mt_batch_submit(struct maple_tree *mt)
 {
-	struct mt_node *b = mt->open;
+	struct mt_node *b = mt->open, *n = b;
 
+	for (unsigned i = 0; i < MT_BATCH_PF; i++, n = n ? n->free.next : NULL)
+		b->free.first[i] = n;	/* warm now; reused cold (mt_cool_take) */
 	b->free.count = mt->nr_open;
 	b->free.tail = mt->open_tail;
 	b->free.batch_next = NULL;
@@ -129,6 +131,8 @@ bool mt_cool_take(struct maple_tree *mt)
 
 	if (!b)
 		return false;
+	for (unsigned i = 0; i < MT_BATCH_PF && b->free.first[i]; i++)
+		mt_node_prefetch(b->free.first[i]);	/* a grace period old: cold */
 	mt->nr_nodes += b->free.count;
 	mt->nr_reserve += (unsigned)b->free.count;
 	b->free.tail->reserve_next = mt->reserve;	/* free.next is reserve_next */

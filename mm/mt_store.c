@@ -102,6 +102,7 @@ static int mt_fast_walk(struct maple_tree *mt, struct mt_fast *f, uint64_t first
 		f->min = lo;
 		f->max = hi;
 		n = n->in.child[i];
+		mt_node_prefetch(n);
 	}
 	if (insert && (n->leaf.slot[i] || hi < last))
 		return -EEXIST;
