@@ -19,13 +19,13 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-static volatile int hits[65];
-static volatile long hit_tid;
+static volatile int hits[65];	/* atomic */
+static volatile long hit_tid;	/* written before hits[] (release) */
 
 static void on_sig(int sig)
 {
-	hits[sig]++;
-	hit_tid = syscall(SYS_gettid);
+	hit_tid = syscall(SYS_gettid);	/* before the count others wait for */
+	__atomic_add_fetch(&hits[sig], 1, __ATOMIC_RELEASE);
 }
 
 static void handle(int sig)
@@ -98,7 +98,7 @@ static int test_tgkill_thread(void)
 	while (!__atomic_load_n(&thread_ready, __ATOMIC_ACQUIRE))
 		sched_yield();
 	UT_CHECK(syscall(SYS_tgkill, getpid(), thread_tid, SIGUSR1) == 0, "tgkill: errno %d", errno);
-	while (!hits[SIGUSR1] && ut_now_ns() - t0 < 5000000000ull)
+	while (!__atomic_load_n(&hits[SIGUSR1], __ATOMIC_ACQUIRE) && ut_now_ns() - t0 < 5000000000ull)
 		sched_yield();
 	UT_CHECK(hits[SIGUSR1] == 1 && hit_tid == thread_tid, "handler ran %d times in tid %ld "
 		 "(want once in %ld)", hits[SIGUSR1], (long)hit_tid, (long)thread_tid);
