@@ -401,6 +401,11 @@ void proc_exit(int status)
 	proc_thread_exit();
 }
 
+void proc_kick_waiters(void)
+{
+	waitq_wake_all(&proc_wq);
+}
+
 void proc_check_exit(void)
 {
 	struct proc *p = proc_self();

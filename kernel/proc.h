@@ -102,6 +102,8 @@ void proc_thread_link(struct proc *p, struct proc_thread *pt, struct thread *t,
 /* proc_check_exit: on the way back to user mode: leave if the process is
  * exiting. */
 void proc_check_exit(void);
+/* proc_kick_waiters: wake every wait4 sleeper to re-check (a kill). */
+void proc_kick_waiters(void);
 /* proc_return_work: proc_check_exit, then pending signal delivery into tf
  * (interrupts off, returning to user mode). */
 void proc_return_work(struct trap_frame *tf);

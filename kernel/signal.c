@@ -186,6 +186,7 @@ static void signal_send(struct uthread *ut, int sig)
 		ck_pr_or_64(&ut->pending, 1ull << (sig - 1));
 	}
 	futex_wake_all(ut->proc->mm);
+	proc_kick_waiters();	/* a SIGKILLed parent leaves wait4 */
 }
 
 /* signal_target: a thread of p that does not block sig (else the first). */

@@ -20,6 +20,17 @@
 #define TF_RIP 136
 #define TF_RFLAGS 152
 
+/* The general registers in struct trap_frame order (r15 lowest). */
+.macro PUSH_GPRS
+	pushq %rax; pushq %rbx; pushq %rcx; pushq %rdx; pushq %rsi; pushq %rdi; pushq %rbp
+	pushq %r8; pushq %r9; pushq %r10; pushq %r11; pushq %r12; pushq %r13; pushq %r14; pushq %r15
+.endm
+
+.macro POP_GPRS
+	popq %r15; popq %r14; popq %r13; popq %r12; popq %r11; popq %r10; popq %r9; popq %r8
+	popq %rbp; popq %rdi; popq %rsi; popq %rdx; popq %rcx; popq %rbx; popq %rax
+.endm
+
 	.text
 	.globl syscall_entry, user_return
 syscall_entry:
@@ -33,21 +44,7 @@ syscall_entry:
 	pushq %rcx			/* rip */
 	pushq $0			/* error */
 	pushq $SYSCALL_VECTOR
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	PUSH_GPRS
 	cld
 	xorl %ebp, %ebp			/* backtraces stop here */
 	movq %rsp, %rdi
@@ -69,39 +66,11 @@ user_return:
 	movq TF_RIP(%rsp), %rax
 	shrq $47, %rax			/* canonical user RIP: SYSRET is safe */
 	jnz 1f
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+	POP_GPRS
 	movq 40(%rsp), %rsp		/* user rsp: past vector, error, rip, cs, rflags */
 	swapgs
 	sysretq
-1:	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+1:	POP_GPRS
 	addq $16, %rsp			/* vector, error */
 	swapgs
 	iretq
