@@ -100,6 +100,24 @@ int64_t mm_rss(struct mm *mm, enum mm_rss type)
 	return pcpu_counter_sum(&mm->rss[type]);
 }
 
+/* fork_seq_all: begin (or end) a write section on every vma of parent.
+ * fork keeps them all odd from before its table scan until after the
+ * write-protect flush: a fault that passed its seq check in that window
+ * could install a PTE the scan missed, or break COW while another CPU still
+ * writes through a stale writable TLB entry (losing that write). */
+static void fork_seq_all(struct mm *parent, bool begin)
+{
+	struct mt_range rng;
+	struct vma *v;
+
+	mt_for_each(&parent->mt, v, 0, UINT64_MAX, rng) {
+		if (begin)
+			vma_write_begin(v);
+		else
+			vma_write_end(v);
+	}
+}
+
 /* fork_prepare: give child a copy of every parent vma (not yet published)
  * and every PTE table the copy will need. 0 or -ENOMEM; on failure the
  * child holds whatever was made and is destroyed by the caller. */
@@ -139,6 +157,7 @@ int mm_fork(struct mm *parent, struct mm **out)
 		return -ENOMEM;
 	mm_lock_write(parent);
 	mm_lock_write(child);	/* uncontended: nobody else knows it yet */
+	fork_seq_all(parent, true);
 	err = fork_prepare(parent, child, &copies);
 	if (err)
 		goto out_destroy_child;
@@ -148,14 +167,14 @@ int mm_fork(struct mm *parent, struct mm **out)
 		struct vma *pv = vma_find(parent, c->start);
 
 		copies = c->retire_next;
-		vma_write_begin(pv);
+		KASSERT(pv && (seq_raw(&pv->seq) & 1), "mm_fork: parent vma not write-locked");
 		pt_copy(child, parent, c->start, c->end, !(c->flags & VM_SHARED), &tlb);
-		vma_write_end(pv);
 		if (c->obj)
 			vm_object_get(c->obj);
 		vma_insert(child, c);
 	}
 	tlb_finish(&tlb);
+	fork_seq_all(parent, false);	/* after the flush: see fork_seq_all */
 	mt_reserve_release(&child->mt);
 	child->mmap_base = parent->mmap_base;
 	child->brk_start = parent->brk_start;
@@ -172,6 +191,7 @@ out_destroy_child:
 		vma_free_unused(c);
 	}
 	mt_reserve_release(&child->mt);
+	fork_seq_all(parent, false);
 	mm_unlock_write(child);
 	mm_unlock_write(parent);
 	mm_destroy(child);

@@ -74,7 +74,7 @@ static int mremap_move(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t d
 
 	if (mm_txn_prepare(mm, &tx, 5, 10))
 		return -ENOMEM;
-	if (pt_prealloc(&mm->pmap, &mm->pmap, old, old + move_len, (int64_t)(dst - old))) {
+	if (pt_prealloc_all(&mm->pmap, dst, dst + move_len)) {
 		mm_txn_finish(mm, &tx);	/* the empty tables made stay */
 		return -ENOMEM;
 	}

@@ -214,11 +214,16 @@ static void pt_prealloc_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned
 	struct page *dummy;
 	unsigned first = n, last = 0;
 
+	/* Under the table lock: a fault that read the vma's seq before the
+	 * caller made it odd installs under this lock, so either we see its
+	 * PTE or its re-check (after our unlock) sees the odd count. */
+	pt_lock(ptp);
 	for (unsigned i = 0; i < n; i++)
 		if (pte_mapped(pte_load(&pte[i]))) {
 			first = first == n ? i : first;
 			last = i;
 		}
+	pt_unlock(ptp);
 	if (first == n || a->err)
 		return;
 	/* A destination run of <= 512 pages spans at most two PTE tables,
@@ -237,6 +242,21 @@ int pt_prealloc(struct pmap *dst, struct pmap *src, uint64_t start, uint64_t end
 
 	pt_for_each_leaf(src, start, end, pt_prealloc_leaf, &a);
 	return a.err;
+}
+
+/* pt_prealloc_all: PTE tables for every page of [start, end) in pm,
+ * whatever is mapped anywhere now. mremap uses it for its destination: a
+ * fault may map more source pages before the move, and the move must not
+ * allocate. Costs at most one table page per 2 MiB. 0 or -ENOMEM (tables
+ * made so far stay, empty). */
+int pt_prealloc_all(struct pmap *pm, uint64_t start, uint64_t end)
+{
+	struct page *ptp;
+
+	for (uint64_t va = start; va < end; va = (va & ~(pt_span(1) - 1)) + pt_span(1))
+		if (!pt_walk_alloc(pm, va, &ptp))
+			return -ENOMEM;
+	return 0;
 }
 
 struct pt_copy_arg {

@@ -59,6 +59,7 @@ static inline enum mm_rss rss_type_of(const struct page *pg)
 
 pte_t *pt_walk(struct pmap *pm, uint64_t va, struct page **ptp);
 pte_t *pt_walk_alloc(struct pmap *pm, uint64_t va, struct page **ptp);
+int pt_prealloc_all(struct pmap *pm, uint64_t start, uint64_t end);
 int pt_prealloc(struct pmap *dst, struct pmap *src, uint64_t start, uint64_t end,
 		int64_t delta);
 void pt_zap(struct mm *mm, uint64_t start, uint64_t end, struct tlb_gather *tlb);

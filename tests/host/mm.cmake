@@ -27,3 +27,8 @@ if(TARGET kestrel_mm)
   set_tests_properties(mm_torture_long PROPERTIES LABELS "host;stress" TIMEOUT 60
                        ENVIRONMENT MMT_SECONDS=20)
 endif()
+if(TARGET kestrel_mm)
+  # Races between the fault path and fork/mremap found in review.
+  kestrel_test(mm_race LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/mm_race.c
+               LIBS kestrel_mm TIMEOUT 120)
+endif()

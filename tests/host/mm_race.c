@@ -1,0 +1,220 @@
+/*
+ * tests/host/mm_race.c - regression tests for races between the lock-free
+ * fault path and fork/mremap (found in review, 2026-11-22).
+ *
+ * fork_prealloc_race: a fast fault into a fresh 2 MiB region of the parent
+ *   lands between fork's table preallocation scan and pt_copy; the copy then
+ *   finds its destination table missing (KASSERT / NULL dereference).
+ * fork_lost_write: a COW break in the parent during fork's window (PTE
+ *   write-protected, flush not yet done) copies a page that another CPU
+ *   still writes through a stale writable TLB entry: that write is lost.
+ * mremap_prealloc_race: the same as the first, for mremap's move.
+ *
+ * Fix: fork keeps every parent vma write-locked (seq odd) from before the
+ * scan until after the flush, and scans under the table locks; mremap
+ * preallocates destination tables for the whole moved range.
+ * Iterations: RACE_ITERS scales every loop (default 1).
+ */
+#include "tests/host/mm_harness.h"
+#include <pthread.h>
+
+static int race_iters(void)
+{
+	const char *s = getenv("RACE_ITERS");
+
+	return s ? atoi(s) : 1;
+}
+
+#define PG PAGE_SIZE
+#define RW (PROT_READ | PROT_WRITE)
+#define PA (MAP_PRIVATE | MAP_ANONYMOUS)
+
+static struct mm *pm;
+static bool stop;
+static uint64_t bad, faults_done;
+
+#define VBASE 0x100000000ull
+#define VREGIONS 4096ull
+static void *faulter(void *arg)
+{
+	(void)arg;
+	host_cpu_start();
+	for (uint64_t i = 0; i < VREGIONS && !ck_pr_load_8((uint8_t *)&stop);) {
+		if (down_read_trylock(&pm->lock)) {	/* fault only while a fork runs */
+			up_read(&pm->lock);
+			host_cpu_poll();
+			continue;
+		}
+		static uint64_t seed = 88172645463325252ull;
+		seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+		for (uint64_t d = seed % 20000; d; d--)
+			cpu_relax();
+		mmh_write(pm, VBASE + i * (2ull << 20), 1);
+		ck_pr_inc_64(&faults_done);
+		i++;
+		while (!down_read_trylock(&pm->lock))	/* one fault per fork */
+			host_cpu_poll();
+		up_read(&pm->lock);
+	}
+	host_cpu_stop();
+	return NULL;
+}
+
+KTEST(fork_prealloc_race)
+{
+	pthread_t t;
+	uint64_t a;
+
+	mmh_init(4);
+	pm = mm_create();
+	KT_REQUIRE(mm_mmap(pm, VBASE, VREGIONS << 21, RW, PA | MAP_FIXED, &a) == 0, "mmap V");
+	for (int i = 0; i < 40; i++) {	/* other vmas, above V, 64 pages each */
+		uint64_t va = 0x300000000000ull + (uint64_t)i * 128 * PG;
+		KT_REQUIRE(mm_mmap(pm, va, 64 * PG, (i & 1) ? RW : (RW | PROT_EXEC), PA | MAP_FIXED, &a) == 0, "mmap");
+		for (int j = 0; j < 64; j++)
+			mmh_write(pm, va + j * PG, 7);
+	}
+	host_cpu_switch(NULL);
+	pthread_create(&t, NULL, faulter, NULL);
+	int it;
+	for (it = 0; it < 600 * race_iters() && ck_pr_load_64(&faults_done) < VREGIONS; it++) {
+		struct mm *c;
+		uint64_t f0 = ck_pr_load_64(&faults_done);
+		KT_REQUIRE(mm_fork(pm, &c) == 0, "fork");
+		uint64_t f1 = ck_pr_load_64(&faults_done);
+		(void)f0;
+		(void)f1;
+		mm_destroy(c);
+	}
+	printf("# forks %d\n", it);
+	ck_pr_store_8((uint8_t *)&stop, 1);
+	host_cpu_idle_begin();
+	pthread_join(t, NULL);
+	host_cpu_idle_end();
+	mm_destroy(pm);
+	printf("# faults during forks %llu\n", (unsigned long long)faults_done);
+}
+
+#define XVA 0x7f0000000000ull
+static uint64_t a_iters;
+static void *writer_a(void *arg)
+{
+	uint8_t c = 0;
+	(void)arg;
+	host_cpu_start();
+	while (!ck_pr_load_8((uint8_t *)&stop)) {
+		c++;
+		mmh_write(pm, XVA, c);
+		int r = mmh_read(pm, XVA);
+		if (r != c) {
+			ck_pr_inc_64(&bad);
+			printf("# A wrote %u, read back %d\n", c, r);
+			c = (uint8_t)r;
+		}
+		ck_pr_inc_64(&a_iters);
+	}
+	host_cpu_stop();
+	return NULL;
+}
+static void *writer_b(void *arg)
+{
+	(void)arg;
+	host_cpu_start();
+	while (!ck_pr_load_8((uint8_t *)&stop)) {
+		mmh_read(pm, XVA + 64 * PG);	/* evict X from B's direct-mapped TLB */
+		mmh_write(pm, XVA + 1, 5);
+	}
+	host_cpu_stop();
+	return NULL;
+}
+
+KTEST(fork_lost_write)
+{
+	pthread_t ta, tb;
+	uint64_t a;
+
+	mmh_init(4);
+	pm = mm_create();
+	stop = false;
+	KT_REQUIRE(mm_mmap(pm, XVA, 128 * PG, RW, PA | MAP_FIXED, &a) == 0, "mmap X");
+	for (int i = 0; i < 60; i++) {	/* copied after X's vma (reverse order) */
+		uint64_t va = 0x200000000ull + (uint64_t)i * 2 * PG;
+		KT_REQUIRE(mm_mmap(pm, va, PG, (i & 1) ? RW : (RW | PROT_EXEC), PA | MAP_FIXED, &a) == 0, "mmap");
+		mmh_write(pm, va, 7);
+	}
+	mmh_write(pm, XVA + 64 * PG, 1);
+	host_cpu_switch(NULL);
+	pthread_create(&ta, NULL, writer_a, NULL);
+	pthread_create(&tb, NULL, writer_b, NULL);
+	for (int it = 0; it < 2000 * race_iters() && !ck_pr_load_64(&bad); it++) {
+		struct mm *c;
+		KT_REQUIRE(mm_fork(pm, &c) == 0, "fork");
+		mm_destroy(c);
+	}
+	ck_pr_store_8((uint8_t *)&stop, 1);
+	host_cpu_idle_begin();
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	host_cpu_idle_end();
+	mm_destroy(pm);
+	KT_CHECK(bad == 0, "A lost %llu of its own writes (%llu iterations)",
+		 (unsigned long long)bad, (unsigned long long)a_iters);
+}
+
+
+#define MA 0x100000000ull
+#define MB 0x200000000ull
+#define MLEN (64ull << 21)
+static void *mfaulter(void *arg)
+{
+	uint64_t seed = 88172645463325252ull;
+	(void)arg;
+	host_cpu_start();
+	while (!ck_pr_load_8((uint8_t *)&stop)) {
+		if (down_read_trylock(&pm->lock)) {
+			up_read(&pm->lock);
+			host_cpu_poll();
+			continue;
+		}
+		seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+		for (uint64_t d = seed % 3000; d; d--)
+			cpu_relax();
+		if (seed & 1) sched_yield();
+		mmh_write(pm, MA + (seed % 64) * (2ull << 20), 1);	/* may fail: moved */
+		while (!down_read_trylock(&pm->lock))
+			host_cpu_poll();
+		up_read(&pm->lock);
+	}
+	host_cpu_stop();
+	return NULL;
+}
+
+KTEST(mremap_prealloc_race)
+{
+	pthread_t t;
+	uint64_t a;
+
+	mmh_init(4);
+	pm = mm_create();
+	stop = false;
+	host_cpu_switch(NULL);
+	pthread_create(&t, NULL, mfaulter, NULL);
+	for (int it = 0; it < 100 * race_iters(); it++) {
+		KT_REQUIRE(mm_mmap(pm, MA, MLEN, RW, PA | MAP_FIXED, &a) == 0, "mmap");
+		mmh_write(pm, MA + MLEN - PG, 1);	/* one mapped page, last region */
+		KT_REQUIRE(mm_mmap(pm, MB, PG, RW, PA | MAP_FIXED, &a) == 0, "mmap dst");
+		host_cpu_switch(NULL);
+		debug_yield_enable(1);
+		KT_REQUIRE(mm_mremap(pm, MA, MLEN, MLEN, MREMAP_MAYMOVE | MREMAP_FIXED, MB, &a) == 0, "mremap");
+		debug_yield_enable(0);
+		KT_REQUIRE(mm_munmap(pm, MB, MLEN) == 0, "munmap");
+		mm_munmap(pm, MA, MLEN);
+	}
+	ck_pr_store_8((uint8_t *)&stop, 1);
+	host_cpu_idle_begin();
+	pthread_join(t, NULL);
+	host_cpu_idle_end();
+	mm_destroy(pm);
+}
+
+int main(int argc, char **argv) { return ktest_main(argc, argv); }
