@@ -96,9 +96,15 @@ static void tlb_flush(struct mm *mm, const struct tlb_range *r, unsigned n,
 		      bool full, uint64_t npages)
 {
 	cpuset_t targets;
-	unsigned self = cpu_self(), count = 0;
+	unsigned self, count = 0;
 	bool local;
 
+	/* Stay on this CPU from the snapshot to the local flush: a thread that
+	 * migrated in between would flush the wrong CPU locally and never send
+	 * a request to the one it left, which may run another thread of the
+	 * mm with its stale translations. */
+	preempt_disable();
+	self = cpu_self();
 	/* Full fence: the PTE stores before the cpumask loads (pairs with the
 	 * port's bit-set-then-fence before a walk). */
 	ck_pr_fence_memory();
@@ -118,6 +124,7 @@ static void tlb_flush(struct mm *mm, const struct tlb_range *r, unsigned n,
 	STAT_ADD(requests, count);
 	STAT_ADD(pages, full ? 0 : npages * (count + local));
 	STAT_ADD(full, full ? count + local : 0);
+	preempt_enable();
 }
 
 /* tlb_finish: flush what was gathered, then free gathered frames and tables
@@ -126,7 +133,11 @@ void tlb_finish(struct tlb_gather *tlb)
 {
 	bool full = tlb->full || tlb->npages > TLB_FULL_FLUSH_PAGES;
 
-	if (tlb->nr || tlb->full)
+	/* Freed tables with no range gathered (empty tables of a gap, exit):
+	 * x86 paging-structure caches may still point at them, so flush all. */
+	if (!tlb->nr && tlb->tables)
+		full = true;
+	if (tlb->nr || full)
 		tlb_flush(tlb->mm, tlb->r, tlb->nr, full, tlb->npages);
 	tlb_free_deferred(tlb->frames);
 	tlb_free_deferred(tlb->tables);
