@@ -45,35 +45,39 @@ static bool mt_gap_fit(struct mt_gapq *q, uint64_t a, uint64_t b)
 }
 
 /* mt_gap_node: search the subtree n covering [min, max]. 1 found, 0 not
- * found, -EAGAIN if a node died under an RCU reader (restart). */
+ * found, -EAGAIN if n died under an RCU reader (restart). What was read from
+ * n is trusted only after a dead check: before entering a child, before
+ * returning a placement, and before reporting "nothing here". */
 static int mt_gap_node(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint64_t max)
 {
+	bool leaf = n->type == MT_LEAF;
 	unsigned nr = n->nr;
 	uint64_t lo, hi, gap;
-	void *p;
 	int ret;
 
 	for (unsigned j = 0; j < nr; j++) {
 		unsigned i = q->topdown ? nr - 1 - j : j;
+		struct mt_node *child;
 
 		mt_slot_range(n, i, min, max, &lo, &hi);
-		p = n->type == MT_LEAF ? rcu_dereference(n->leaf.slot[i])
-				       : (void *)rcu_dereference(n->in.child[i]);
-		gap = n->type == MT_LEAF ? (p ? 0 : mt_gap_len(lo, hi)) : n->in.gap[i];
-		if (unlikely(mt_node_dead(n)))
-			return -EAGAIN;
-		if (hi < q->lo || lo > q->hi || gap < q->size)
+		if (hi < q->lo || lo > q->hi)
 			continue;
-		if (n->type == MT_LEAF) {
-			if (mt_gap_fit(q, lo, hi))
-				return 1;
+		if (leaf) {
+			gap = n->leaf.slot[i] ? 0 : mt_gap_len(lo, hi);
+			if (gap >= q->size && mt_gap_fit(q, lo, hi))
+				return mt_node_dead(n) ? -EAGAIN : 1;
 			continue;
 		}
-		ret = mt_gap_node(q, p, lo, hi);
+		if (n->in.gap[i] < q->size)
+			continue;
+		child = rcu_dereference(n->in.child[i]);
+		if (unlikely(mt_node_dead(n)))
+			return -EAGAIN;
+		ret = mt_gap_node(q, child, lo, hi);
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return mt_node_dead(n) ? -EAGAIN : 0;
 }
 
 int mt_gap_find(struct maple_tree *mt, uint64_t lo, uint64_t hi, uint64_t size,
