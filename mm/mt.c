@@ -130,15 +130,32 @@ unsigned mt_store_worst_case(unsigned height)
 	return MT_SPLIT_MAX * (height + 1) + 1;
 }
 
-/* mt_reserve: set aside nodes for nstores stores (each may grow the height by
- * one). 0, or -ENOMEM with the reservation as it was. Writer lock held. */
+/* mt_reserve_height: the tallest the tree can get within nstores stores.
+ * The height grows only when the root splits, which at least doubles the
+ * fewest entries a tree of that height holds; a store adds at most two
+ * ranges. So nstores stores add at most 1 + ceil(log2(2 * nstores + 1))
+ * levels (one spare). Linear reservations, not quadratic: fork and mprotect
+ * reserve one store per mapping. */
+static unsigned mt_reserve_height(const struct maple_tree *mt, unsigned nstores)
+{
+	unsigned grow = 1;
+
+	for (uint64_t cap = 1; cap < 2ull * nstores + 1; cap <<= 1)
+		grow++;
+	return mt->height + grow;
+}
+
+/* mt_reserve: set aside nodes for nstores stores, each at the worst case for
+ * the tallest the tree can get meanwhile. 0, or -ENOMEM with the reservation
+ * as it was. Writer lock held. */
 int mt_reserve(struct maple_tree *mt, unsigned nstores)
 {
 	unsigned long need = 0, got = 0;
 	struct mt_node *fresh = NULL;
+	unsigned h = mt_reserve_height(mt, nstores);
 
 	for (unsigned i = 0; i < nstores; i++)
-		need += mt_store_worst_case(mt->height + i);
+		need += mt_store_worst_case(h < mt->height + i ? h : mt->height + i);
 	if (need <= mt->nr_reserve)
 		return 0;
 	need -= mt->nr_reserve;
