@@ -4,7 +4,7 @@
 // Spinlock uncontended and contended; per-CPU counter add vs one shared
 // atomic add, at 1 and 2 threads. Every benchmark thread registers as a
 // simulated CPU for the duration of the run (HostCpu guard).
-// JSON: bench_sync --benchmark_format=json
+// JSON: sync_bench --benchmark_format=json
 extern "C" {
 #include "sync/env.h"
 #include "sync/rcu.h"
