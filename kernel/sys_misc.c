@@ -39,6 +39,19 @@ void random_bytes(void *buf, size_t n)
 	}
 }
 
+/* getcpu: the CPU and node the caller runs on (it may move right after). */
+long sys_getcpu(uint64_t ucpu, uint64_t unode, uint64_t a2, uint64_t a3, uint64_t a4,
+		uint64_t a5)
+{
+	uint32_t cpu = cpu_self(), node = 0;
+
+	if (ucpu && copy_to_user(ucpu, &cpu, 4))
+		return -EFAULT;
+	if (unode && copy_to_user(unode, &node, 4))
+		return -EFAULT;
+	return 0;
+}
+
 long sys_getpid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	return proc_self()->pid;

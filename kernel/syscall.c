@@ -24,7 +24,7 @@ static const syscall_fn syscall_table[SYS_MAX] = {
 	SYSCALL(39, sys_getpid), SYSCALL(56, sys_clone), SYSCALL(57, sys_fork), SYSCALL(58, sys_fork), SYSCALL(59, sys_execve), SYSCALL(61, sys_wait4), SYSCALL(62, sys_kill), SYSCALL(60, sys_exit_thread), SYSCALL(63, sys_uname),
 	SYSCALL(110, sys_getppid), SYSCALL(158, sys_arch_prctl), SYSCALL(186, sys_gettid), SYSCALL(202, sys_futex),
 	SYSCALL(218, sys_set_tid_address), SYSCALL(228, sys_clock_gettime),
-	SYSCALL(231, sys_exit), SYSCALL(234, sys_tgkill), SYSCALL(257, sys_openat), SYSCALL(302, sys_prlimit64), SYSCALL(318, sys_getrandom),
+	SYSCALL(231, sys_exit), SYSCALL(234, sys_tgkill), SYSCALL(257, sys_openat), SYSCALL(302, sys_prlimit64), SYSCALL(309, sys_getcpu), SYSCALL(318, sys_getrandom),
 };
 
 static uint64_t syscall_logged[(SYS_MAX + 63) / 64 + 1];	/* (A) -ENOSYS logged once */

@@ -11,6 +11,8 @@ endif()
 # Kestrel's own oracle programs (kernel/init/), also run natively (native-*).
 include(${CMAKE_SOURCE_DIR}/tests/user/userprog.cmake)
 kestrel_userprog(signals SOURCES ${CMAKE_SOURCE_DIR}/kernel/init/signals.c ARGS secs=20)
+kestrel_userprog(shootdown SOURCES ${CMAKE_SOURCE_DIR}/kernel/init/shootdown.c
+  ARGS readers=3 rounds=20 secs=20)
 kestrel_userprog(init SOURCES ${CMAKE_SOURCE_DIR}/kernel/init/init.c
   ARGS ${CMAKE_BINARY_DIR}/userprogs/signals ${CMAKE_BINARY_DIR}/userprogs/brk_updown:iters=50)
 
@@ -63,3 +65,4 @@ kestrel_qemu_user(maps_format /maps_format+strict=1)
 kestrel_qemu_user(mm_errno /mm_errno)
 kestrel_qemu_user(signals /signals+secs=20)
 kestrel_qemu_user(init /init+/signals+/brk_updown:iters=100:secs=20+/maps_format:strict=1+/mm_errno)
+kestrel_qemu_user(shootdown /shootdown+readers=3+rounds=20+secs=20)
