@@ -32,6 +32,9 @@ trap_common:
 	testb $3, 24(%rsp)	/* CS of the interrupted context: from user mode? */
 	jz 1f
 	swapgs			/* kernel GS base for cpu_self() and friends */
+	testb $1, uaccess_smap(%rip)	/* user code may have set RFLAGS.AC: */
+	jz 1f
+	clac			/* SMAP must hold in the kernel (IRETQ restores AC) */
 1:	pushq %rax
 	pushq %rbx
 	pushq %rcx
