@@ -68,10 +68,6 @@ void bootmem_handover(void)
 			continue;
 		if (i == bm_region && bm_next > start)
 			start = bm_next;
-		/* frame.c indexes a region's metadata from its start rounded down
-		 * to a 2 MiB chunk and writes it there: hand over chunk-aligned
-		 * starts only, or it would write below the region (our image). */
-		start = align_up(start, LARGE_PAGE);
 		if (start < end)
 			mem_add_region(start, (end - start) / PAGE_SIZE);
 	}

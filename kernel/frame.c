@@ -62,7 +62,9 @@ static void frame_region_publish(struct frame_region *r, unsigned idx, uint64_t 
 
 	r->meta_end_pfn = r->start_pfn + meta;
 	r->first_chunk = (r->meta_end_pfn - r->base_pfn) >> FRAME_CHUNK_ORDER;
-	r->map = phys_to_virt(r->base_pfn << FRAME_SHIFT);
+	/* The map covers whole chunks from base_pfn but lives at start_pfn:
+	 * frames below the region (base_pfn..start_pfn) are not ours. */
+	r->map = phys_to_virt(r->start_pfn << FRAME_SHIFT);
 	r->ready = (uint64_t *)(r->map + r->nchunks * FRAME_CHUNK_FRAMES);
 	r->claimed = r->ready + r->nwords;
 	memset(r->ready, 0, 2 * r->nwords * sizeof(uint64_t));

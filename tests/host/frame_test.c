@@ -74,6 +74,26 @@ KTEST(frame_layout_lazy)
 	KT_CHECK(frame_check() == 0, "buddy invariants");
 }
 
+/* Memory below an unaligned region is not the allocator's: the metadata of
+ * the region's first (partial) chunk must live inside the region. */
+KTEST(frame_region_unaligned_keeps_below)
+{
+	uint64_t pa = ARENA_PA + 40 * FRAME_SIZE, n = (6 * MiB >> 12) - 40;
+	char *a = kmem_setup(8 * MiB, false, 0, 1);
+	uint64_t got = 0;
+
+	memset(a, 0xa5, 40 * FRAME_SIZE);	/* "the kernel image" below the region */
+	add_region(pa, n);
+	while (frame_alloc(0))			/* initialise every chunk */
+		got++;
+	bool intact = true;
+	for (uint64_t i = 0; i < 40 * FRAME_SIZE; i++)
+		intact &= (unsigned char)a[i] == 0xa5;
+	KT_CHECK(intact, "frames below the region were overwritten");
+	KT_CHECK(got == frame_total_count(), "allocated %llu of %llu",
+		 (unsigned long long)got, (unsigned long long)frame_total_count());
+}
+
 /* The reference model: one byte per arena frame, 1 = allocated. */
 struct model {
 	unsigned char *owned;
