@@ -118,25 +118,29 @@ static void fork_seq_all(struct mm *parent, bool begin)
 	}
 }
 
-/* fork_prepare: give child a copy of every parent vma (not yet published)
- * and every PTE table the copy will need. 0 or -ENOMEM; on failure the
- * child holds whatever was made and is destroyed by the caller. */
-static int fork_prepare(struct mm *parent, struct mm *child, struct vma **copies)
+/* fork_prepare: give child a copy of every parent vma, published in the
+ * child's tree (private: nobody can fault in it yet), and every PTE table
+ * the copy will need. 0 or -ENOMEM; on failure the caller destroys child,
+ * which retires whatever was inserted. No tree reservation is needed. */
+static int fork_prepare(struct mm *parent, struct mm *child)
 {
 	struct mt_range rng;
 	struct vma *v;
 
-	*copies = NULL;
-	if (parent->nr_vmas && mt_reserve(&child->mt, (unsigned)parent->nr_vmas))
-		return -ENOMEM;
 	mt_for_each(&parent->mt, v, 0, UINT64_MAX, rng) {
 		struct vma *c = env_alloc(sizeof(*c));
 
 		if (!c)
 			return -ENOMEM;
 		vma_init(c, child, v->start, v->end, (int)v->prot, v->flags, v->obj, v->pgoff);
-		c->retire_next = *copies;
-		*copies = c;
+		if (mt_store(&child->mt, c->start, c->end - 1, c)) {
+			vma_free_unused(c);
+			return -ENOMEM;
+		}
+		if (c->obj)
+			vm_object_get(c->obj);
+		child->nr_vmas++;
+		child->total_vm += vma_pages(c);
 		if (pt_prealloc(&child->pmap, &parent->pmap, v->start, v->end, 0))
 			return -ENOMEM;
 	}
@@ -149,7 +153,8 @@ static int fork_prepare(struct mm *parent, struct mm *child, struct vma **copies
 int mm_fork(struct mm *parent, struct mm **out)
 {
 	struct mm *child = mm_create();
-	struct vma *copies, *c;
+	struct mt_range rng;
+	struct vma *c;
 	struct tlb_gather tlb;
 	int err;
 
@@ -158,24 +163,18 @@ int mm_fork(struct mm *parent, struct mm **out)
 	mm_lock_write(parent);
 	mm_lock_write(child);	/* uncontended: nobody else knows it yet */
 	fork_seq_all(parent, true);
-	err = fork_prepare(parent, child, &copies);
+	err = fork_prepare(parent, child);
 	if (err)
 		goto out_destroy_child;
 	/* Point of no return. */
 	tlb_gather_init(&tlb, parent);
-	while ((c = copies)) {
-		struct vma *pv = vma_find(parent, c->start);
-
-		copies = c->retire_next;
-		KASSERT(pv && (seq_raw(&pv->seq) & 1), "mm_fork: parent vma not write-locked");
+	mt_for_each(&child->mt, c, 0, UINT64_MAX, rng) {
+		KASSERT(seq_raw(&vma_find(parent, c->start)->seq) & 1,
+			"mm_fork: parent vma not write-locked");
 		pt_copy(child, parent, c->start, c->end, !(c->flags & VM_SHARED), &tlb);
-		if (c->obj)
-			vm_object_get(c->obj);
-		vma_insert(child, c);
 	}
 	tlb_finish(&tlb);
 	fork_seq_all(parent, false);	/* after the flush: see fork_seq_all */
-	mt_reserve_release(&child->mt);
 	child->mmap_base = parent->mmap_base;
 	child->brk_start = parent->brk_start;
 	child->brk = parent->brk;
@@ -186,11 +185,6 @@ int mm_fork(struct mm *parent, struct mm **out)
 	return 0;
 
 out_destroy_child:
-	while ((c = copies)) {
-		copies = c->retire_next;
-		vma_free_unused(c);
-	}
-	mt_reserve_release(&child->mt);
 	fork_seq_all(parent, false);
 	mm_unlock_write(child);
 	mm_unlock_write(parent);
