@@ -98,7 +98,7 @@ static __thread unsigned yield_seed;
 
 void debug_yield_enable(int one_in_n)
 {
-	debug_yield_rate = one_in_n;
+	ck_pr_store_int(&debug_yield_rate, one_in_n);
 }
 
 /* debug_yield_slow: with probability 1/rate, yield; 1/16 of those sleep. */
@@ -106,9 +106,11 @@ void debug_yield_slow(void)
 {
 	if (!yield_seed)
 		yield_seed = (unsigned)(uintptr_t)&yield_seed ^ (unsigned)time(NULL);
+	/* One load: another thread may turn yields off (rate 0) meanwhile. */
+	int rate = ck_pr_load_int(&debug_yield_rate);
 	unsigned r = rand_r(&yield_seed);
 
-	if (r % (unsigned)debug_yield_rate)
+	if (rate <= 0 || r % (unsigned)rate)
 		return;
 	if ((r >> 8) % 16 == 0) {
 		struct timespec ts = { 0, 1000 * (long)((r >> 12) % 50) };

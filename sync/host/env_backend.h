@@ -61,6 +61,7 @@ extern int debug_yield_rate;
 void debug_yield_slow(void);
 void debug_yield_enable(int one_in_n);
 #define DEBUG_YIELD() \
-	do { if (__builtin_expect(debug_yield_rate != 0, 0)) debug_yield_slow(); } while (0)
+	do { if (__builtin_expect(__atomic_load_n(&debug_yield_rate, __ATOMIC_RELAXED) != 0, 0)) \
+		debug_yield_slow(); } while (0)
 
 #endif
