@@ -10,13 +10,19 @@
  * test keeps running unless KT_REQUIRE is used). Exit status: 0 iff all pass.
  * Run one test by name: ./t name  (xv6 usertests style). KTEST_SEED in the
  * environment sets ktest_seed (default 1) for property tests.
+ * ktest_dies_by_panic(fn) runs fn in a forked child and is true if it
+ * panicked (aborted): for contracts that must stop loudly.
  */
 #ifndef KESTREL_KTEST_H
 #define KESTREL_KTEST_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 typedef void (*ktest_fn)(void);
 struct ktest_case { const char *name; ktest_fn fn; };
@@ -38,6 +44,23 @@ static unsigned long ktest_seed = 1;
 	printf(__VA_ARGS__); printf("\n"); fflush(stdout); ktest_cur_failed = 1; } } while (0)
 
 #define KT_REQUIRE(cond, ...) do { if (!(cond)) { KT_CHECK(cond, __VA_ARGS__); return; } } while (0)
+
+/* ktest_dies_by_panic: run fn in a child (stderr silenced); true if it
+ * died by abort, which is what panic() does on the host. */
+static inline bool ktest_dies_by_panic(void (*fn)(void))
+{
+	pid_t pid = fork();
+	int st = 0;
+
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(2);
+		fn();
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
 
 static inline int ktest_main(int argc, char **argv)
 {

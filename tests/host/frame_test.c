@@ -434,21 +434,6 @@ KTEST(frame_selftest_threads)
 	KT_CHECK(frame_check() == 0, "buddy invariants");
 }
 
-/* expect_panic: run fn in a child; true if it died by abort (panic). */
-static bool expect_panic(void (*fn)(void))
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0) {
-		freopen("/dev/null", "w", stderr);
-		fn();
-		_exit(0);
-	}
-	waitpid(pid, &st, 0);
-	return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
-}
-
 static void double_free(void)
 {
 	uint64_t pa = frame_alloc(2);
@@ -474,9 +459,9 @@ KTEST(frame_misuse_panics)
 {
 	kmem_setup(8 * MiB, false, 64, 16);
 	add_region(ARENA_PA, 8 * MiB >> 12);
-	KT_CHECK(expect_panic(double_free), "double free panics");
-	KT_CHECK(expect_panic(wrong_order), "free with the wrong order panics");
-	KT_CHECK(expect_panic(pcpu_double_free), "double free into the per-CPU cache panics");
+	KT_CHECK(ktest_dies_by_panic(double_free), "double free panics");
+	KT_CHECK(ktest_dies_by_panic(wrong_order), "free with the wrong order panics");
+	KT_CHECK(ktest_dies_by_panic(pcpu_double_free), "double free into the per-CPU cache panics");
 	KT_CHECK(frame_free_count() == frame_total_count(), "parent unaffected");
 }
 

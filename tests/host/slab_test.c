@@ -167,21 +167,6 @@ KTEST(slab_double_free)
 	kmem_corrupt_hook = NULL;
 }
 
-/* died_by_panic: run fn in a child; true if it aborted (panic). */
-static bool died_by_panic(void (*fn)(void))
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0) {
-		freopen("/dev/null", "w", stderr);
-		fn();
-		_exit(0);
-	}
-	waitpid(pid, &st, 0);
-	return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
-}
-
 static void uaf_without_hook(void)
 {
 	unsigned char *p = kmalloc(256);
@@ -195,7 +180,7 @@ KTEST(slab_poison_panics_without_hook)
 {
 	slab_setup();
 	kmem_corrupt_hook = NULL;
-	KT_CHECK(died_by_panic(uaf_without_hook), "panic on a use-after-free write");
+	KT_CHECK(ktest_dies_by_panic(uaf_without_hook), "panic on a use-after-free write");
 }
 
 KTEST(kmalloc_out_of_memory)
@@ -244,8 +229,8 @@ static void free_foreign_pointer(void)
 KTEST(kfree_misuse_panics)
 {
 	slab_setup();
-	KT_CHECK(died_by_panic(free_wrong_size), "kfree with another size class panics");
-	KT_CHECK(died_by_panic(free_foreign_pointer), "kfree inside an object panics");
+	KT_CHECK(ktest_dies_by_panic(free_wrong_size), "kfree with another size class panics");
+	KT_CHECK(ktest_dies_by_panic(free_foreign_pointer), "kfree inside an object panics");
 }
 
 KTEST(slab_custom_cache)
