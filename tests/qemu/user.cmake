@@ -60,7 +60,7 @@ kestrel_qemu_user(madvise_dontneed /madvise_dontneed+threads=2+iters=2000+secs=3
 kestrel_qemu_user(unmap_vs_access /unmap_vs_access+readers=2+rounds=50+secs=30)
 kestrel_qemu_user(mremaploop /mremaploop+threads=2+iters=2000+secs=30)
 kestrel_qemu_user(faultscale /faultscale+threads=1,2,4+pages=1024+rounds=3+secs=30)
-kestrel_qemu_user(forkloop /forkloop+iters=3+secs=30)
+kestrel_qemu_user(forkloop /forkloop+iters=3+secs=30+strict=1)
 kestrel_qemu_user(maps_format /maps_format+strict=1)
 kestrel_qemu_user(mm_errno /mm_errno)
 kestrel_qemu_user(signals /signals+secs=20)
