@@ -192,4 +192,26 @@ static inline void mmh_quiesce(void)
 	rcu_barrier();
 }
 
+/* mmh_mark: what the machine had allocated at the start of a test. */
+struct mmh_mark {
+	uint64_t frames;	/* host frames in use */
+	uint64_t live;		/* env_alloc allocations */
+};
+
+static inline struct mmh_mark mmh_mark_now(void)
+{
+	return (struct mmh_mark){ host_frames_used(), alloc_inject_live() };
+}
+
+/* mmh_check_leaks: after every deferred free ran, frames and allocations
+ * are back to mark m. */
+static inline void mmh_check_leaks(struct mmh_mark m)
+{
+	mmh_quiesce();
+	KT_CHECK(host_frames_used() == m.frames, "frames back (%" PRIu64 " != %" PRIu64 ")",
+		 host_frames_used(), m.frames);
+	KT_CHECK(alloc_inject_live() == m.live, "allocations back (%" PRIu64 " != %" PRIu64 ")",
+		 alloc_inject_live(), m.live);
+}
+
 #endif

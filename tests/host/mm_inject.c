@@ -120,7 +120,7 @@ KTEST(inject_every_allocation)
 {
 	mmh_init(2);
 	mmh_quiesce();
-	uint64_t frames0 = host_frames_used(), live0 = alloc_inject_live();
+	struct mmh_mark mark = mmh_mark_now();
 	unsigned fired_total = 0;
 
 	mm = mm_create();
@@ -163,9 +163,7 @@ KTEST(inject_every_allocation)
 	printf("# %u injected failures, all clean\n", fired_total);
 	KT_CHECK(fired_total > ARRAY_SIZE(steps), "injection reached the operations");
 	mm_destroy(mm);
-	mmh_quiesce();
-	KT_CHECK(host_frames_used() == frames0, "frames back");
-	KT_CHECK(alloc_inject_live() == live0, "allocations back");
+	mmh_check_leaks(mark);
 }
 
 int main(int argc, char **argv)

@@ -415,7 +415,7 @@ KTEST(model_random_sequences)
 {
 	mmh_init(2);
 	mmh_quiesce();
-	uint64_t frames0 = host_frames_used(), live0 = alloc_inject_live();
+	struct mmh_mark mark = mmh_mark_now();
 
 	for (unsigned seed = 0; seed < 20; seed++) {
 		rs = 0x2545f4914f6cdd1dull * (ktest_seed * 1000 + seed + 1);
@@ -450,11 +450,9 @@ KTEST(model_random_sequences)
 		mm_destroy(mm);
 		model_reset();
 	}
-	mmh_quiesce();
 	printf("# %lu operations\n", nops);
 	KT_CHECK(nerr == 0, "%lu mismatches", nerr);
-	KT_CHECK(host_frames_used() == frames0, "frames back");
-	KT_CHECK(alloc_inject_live() == live0, "allocations back");
+	mmh_check_leaks(mark);
 }
 
 int main(int argc, char **argv)

@@ -196,12 +196,12 @@ KTEST(torture_faults_vs_mutations)
 	pthread_t ft[NFAULT], mt;
 	struct fault_stats fs;
 	struct host_stats hs;
-	uint64_t frames0, live0, o;
+	struct mmh_mark mark;
+	uint64_t o;
 
 	mmh_init(8);
 	mmh_quiesce();
-	frames0 = host_frames_used();
-	live0 = alloc_inject_live();
+	mark = mmh_mark_now();
 	mm = mm_create();
 	KT_REQUIRE(mm, "mm");
 	for (int i = 0; i < NFAULT; i++) {
@@ -236,9 +236,7 @@ KTEST(torture_faults_vs_mutations)
 	KT_CHECK(mmh_rss_ok(mm), "exact rss at the end");
 	KT_CHECK(mmh_ptes_in(mm, BASE, slot(NFAULT), true) == 0, "every PTE inside its mapping");
 	mm_destroy(mm);
-	mmh_quiesce();
-	KT_CHECK(host_frames_used() == frames0, "frames back");
-	KT_CHECK(alloc_inject_live() == live0, "allocations back");
+	mmh_check_leaks(mark);
 }
 
 int main(int argc, char **argv)
