@@ -3,8 +3,10 @@
  * entries (never copying pages), with MREMAP_MAYMOVE, MREMAP_FIXED and
  * MREMAP_DONTUNMAP. Linux's errors, except that every failure leaves the
  * address space unchanged (Linux unmaps a MREMAP_FIXED destination before
- * it can still fail). old_len == 0 (duplicating a shared mapping) is not
- * supported: -EINVAL.
+ * it can still fail). old_len == 0 duplicates a shared mapping (a second
+ * mapping of the same object pages, as Linux keeps for DOS emulators) and is
+ * -EINVAL for a private one. The page tables that only served a range that
+ * was moved away or cut off are freed, as after munmap.
  */
 #include "mm/vma.h"
 #include "mm/pgtable.h"
@@ -25,7 +27,7 @@ static int mremap_check(uint64_t old, uint64_t old_len, uint64_t new_len, int fl
 		return -EINVAL;
 	if ((flags & MREMAP_DONTUNMAP) && old_len != new_len)
 		return -EINVAL;
-	if ((old & ~PAGE_MASK) || !new_len || !old_len)
+	if ((old & ~PAGE_MASK) || !new_len)
 		return -EINVAL;
 	if (page_align_up(new_len) < new_len || page_align_up(old_len) < old_len)
 		return -EINVAL;
@@ -92,8 +94,10 @@ static int mremap_move(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t d
 	pt_move(mm, old, dst, move_len, &tlb);
 	vma_write_end(v);
 	vma_insert(mm, nv);	/* after the move: a fault cannot fill it first */
-	if (!(flags & MREMAP_DONTUNMAP))
+	if (!(flags & MREMAP_DONTUNMAP) && old_len) {
 		mm_unmap_locked(mm, old, old + old_len, &tx, &tlb);
+		mm_free_tables(mm, old, old + old_len, &tlb);
+	}
 	vma_merge(mm, nv, &tlb);
 	mm_txn_finish(mm, &tx);
 	tlb_finish(&tlb);
@@ -116,10 +120,16 @@ static int mremap_locked(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t
 
 	if (!v || old + old_len > v->end || old + old_len < old)
 		return -EFAULT;
+	if (!old_len && !(v->flags & VM_SHARED))
+		return -EINVAL;	/* a "duplicate" of private memory would be new memory */
 	if ((flags & MREMAP_DONTUNMAP) && (v->obj || (v->flags & VM_SHARED)))
 		return -EINVAL;
 	if (flags & MREMAP_FIXED) {
-		uint64_t pages = (flags & MREMAP_DONTUNMAP) ? new_len >> PAGE_SHIFT : grow;
+		uint64_t pages;
+
+		if (!old_len && new_addr <= old && old < new_addr + new_len)
+			return -EFAULT;	/* Linux unmaps the source, then finds no vma */
+		pages = (flags & MREMAP_DONTUNMAP) ? new_len >> PAGE_SHIFT : grow;
 
 		pages -= mm_range_mapped(mm, new_addr, new_addr + new_len) >> PAGE_SHIFT;
 		if ((int64_t)pages > 0 && !mremap_may_expand(mm, pages))
@@ -135,6 +145,7 @@ static int mremap_locked(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t
 			return -ENOMEM;
 		tlb_gather_init(&tlb, mm);
 		mm_unmap_locked(mm, old + new_len, old + old_len, &tx, &tlb);
+		mm_free_tables(mm, old + new_len, old + old_len, &tlb);
 		mm_txn_finish(mm, &tx);
 		tlb_finish(&tlb);
 		*out = old;

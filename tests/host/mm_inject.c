@@ -27,6 +27,12 @@ static int s_read_zero(void) { int r = mmh_read(mm, A0 + 5 * PG); return r < 0 ?
 static int s_write_far(void) { return mmh_write(mm, A0 + 9 * PG, 3); }
 static int s_shared(void) { return mm_mmap(mm, 0, 4 * PG, RW, MAP_SHARED | MAP_ANONYMOUS, &shared_at); }
 static int s_shared_write(void) { return mmh_write(mm, shared_at + PG, 4); }
+static int s_shared_dup(void)
+{
+	uint64_t o;
+
+	return mm_mremap(mm, shared_at + PG, 0, 2 * PG, MREMAP_MAYMOVE, 0, &o);
+}
 static int s_prot_split(void) { return mm_mprotect(mm, A0 + 2 * PG, 4 * PG, PROT_READ); }
 static int s_prot_merge(void) { return mm_mprotect(mm, A0 + 2 * PG, 4 * PG, RW); }
 static int s_grow(void) { uint64_t o; return mm_mremap(mm, A0, 16 * PG, 20 * PG, 0, 0, &o); }
@@ -101,6 +107,7 @@ static const struct step {
 	{ "mmap", s_mmap }, { "write0", s_write0 }, { "write1", s_write1 },
 	{ "read_zero", s_read_zero }, { "write_far", s_write_far },
 	{ "shared", s_shared }, { "shared_write", s_shared_write },
+	{ "shared_dup", s_shared_dup },
 	{ "prot_split", s_prot_split }, { "prot_merge", s_prot_merge },
 	{ "grow", s_grow }, { "move", s_move }, { "fixed_over", s_fixed_over },
 	{ "munmap_mid", s_munmap_mid }, { "madvise", s_madvise },

@@ -262,15 +262,24 @@ KTEST(object_seam_file_mapping)
 	end_mm(mm);
 }
 
-KTEST(munmap_frees_page_tables)
+/* map_two_tables: 1,024 touched pages at 1 GiB, so the tables are the
+ * root, a PDPT, a PD and 2 PTE tables. */
+static uint64_t map_two_tables(struct mm *mm)
 {
-	struct mm *mm = new_mm();
-	uint64_t a = map(mm, 0x40000000, 1024 * PG, RW, PA), b;
+	uint64_t a = map(mm, 0x40000000, 1024 * PG, RW, PA);
 
 	for (int i = 0; i < 1024; i += 7)
 		mmh_write(mm, a + i * PG, 1);
 	KT_CHECK(mm->pmap.nr_pt == 5, "root, PDPT, PD, 2 PTE tables: %llu",
 		 (unsigned long long)mm->pmap.nr_pt);
+	return a;
+}
+
+KTEST(munmap_frees_page_tables)
+{
+	struct mm *mm = new_mm();
+	uint64_t a = map_two_tables(mm), b;
+
 	b = map(mm, a + 2048 * PG, PG, RW, PA | MAP_FIXED);	/* shares the PD */
 	mmh_write(mm, b, 2);
 	KT_CHECK(mm_munmap(mm, a, 1024 * PG) == 0, "munmap");
@@ -279,6 +288,44 @@ KTEST(munmap_frees_page_tables)
 	KT_CHECK(mmh_read(mm, b) == 2 && mmh_read(mm, a) == -EFAULT, "b intact");
 	KT_CHECK(mm_munmap(mm, b, PG) == 0 && mm->pmap.nr_pt == 1, "all gone: %llu",
 		 (unsigned long long)mm->pmap.nr_pt);
+	end_mm(mm);
+}
+
+KTEST(mremap_frees_page_tables)
+{
+	struct mm *mm = new_mm();
+	uint64_t a = map_two_tables(mm), out;
+
+	KT_CHECK(mm_mremap(mm, a, 1024 * PG, 512 * PG, 0, 0, &out) == 0, "shrink");
+	KT_CHECK(mm->pmap.nr_pt == 4, "the cut-off PTE table goes: %llu",
+		 (unsigned long long)mm->pmap.nr_pt);
+	KT_CHECK(mm_mremap(mm, a, 512 * PG, 512 * PG, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   0x80000000, &out) == 0 && out == 0x80000000, "move");
+	KT_CHECK(mmh_read(mm, out + 511 * PG) == 1 && mmh_read(mm, a) == -EFAULT, "moved");
+	KT_CHECK(mm->pmap.nr_pt == 4, "source tables go, destination has PD+PT: %llu",
+		 (unsigned long long)mm->pmap.nr_pt);
+	end_mm(mm);
+}
+
+KTEST(mremap_duplicates_shared)
+{
+	struct mm *mm = new_mm();
+	uint64_t s = map(mm, 0, 4 * PG, RW, MAP_SHARED | MAP_ANONYMOUS);
+	uint64_t p = map(mm, 0, 4 * PG, RW, PA), d = 0, out;
+
+	mmh_write(mm, s + PG, 7);
+	KT_CHECK(mm_mremap(mm, p, 0, PG, MREMAP_MAYMOVE, 0, &out) == -EINVAL, "private");
+	KT_CHECK(mm_mremap(mm, s + PG, 0, 2 * PG, 0, 0, &out) == -ENOMEM, "needs MAYMOVE");
+	KT_CHECK(mm_mremap(mm, s + PG, 0, 2 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, s, &out) ==
+		 -EINVAL, "destination overlaps the source");
+	KT_CHECK(mm_mremap(mm, s + PG, 0, 2 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, s + PG, &out) ==
+		 -EFAULT, "destination starts at the source");
+	KT_CHECK(mm_mremap(mm, s + PG, 0, 4 * PG, MREMAP_MAYMOVE, 0, &d) == 0, "duplicate");
+	KT_CHECK(mmh_read(mm, d) == 7 && mmh_read(mm, s + PG) == 7, "same page, source kept");
+	mmh_write(mm, d + PG, 8);
+	KT_CHECK(mmh_read(mm, s + 2 * PG) == 8, "writes shared both ways");
+	KT_CHECK(mmh_read(mm, d + 3 * PG) == -EFAULT, "beyond the object: SIGBUS");
+	KT_CHECK(mmh_nr_vmas(mm) == 3, "three mappings: %lu", mmh_nr_vmas(mm));
 	end_mm(mm);
 }
 

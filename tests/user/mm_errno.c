@@ -201,6 +201,24 @@ static int test_mremap(void)
 	return UT_PASS;
 }
 
+/* test_mremap_dup: old_len 0 duplicates a shared mapping: the same pages
+ * at a second address (private: -EINVAL, checked above). */
+static int test_mremap_dup(void)
+{
+	char *s = mmap(NULL, 2 * P, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0), *d;
+
+	UT_REQUIRE(s != MAP_FAILED, "mmap shared");
+	s[0] = 7;
+	E("mremap dup without maymove", -ENOMEM, SYS_mremap, (long)s, 0, 2 * P, 0, 0, 0);
+	d = (char *)rsys(SYS_mremap, (long)s, 0, 2 * P, MREMAP_MAYMOVE, 0, 0);
+	UT_REQUIRE((long)d > 0, "mremap dup: %ld", (long)d);
+	d[P] = 8;
+	UT_CHECK(d[0] == 7 && s[P] == 8 && s[0] == 7, "same pages both ways");
+	munmap(d, 2 * P);
+	munmap(s, 2 * P);
+	return UT_PASS;
+}
+
 static int test_brk(void)
 {
 	long cur = rsys(SYS_brk, 0, 0, 0, 0, 0, 0);
@@ -298,6 +316,7 @@ int main(int argc, char **argv)
 		{ "munmap", test_munmap },
 		{ "mprotect", test_mprotect },
 		{ "mremap", test_mremap },
+		{ "mremap_dup_shared", test_mremap_dup },
 		{ "brk", test_brk },
 		{ "madvise", test_madvise },
 		{ "msync", test_msync },
