@@ -7,10 +7,11 @@
  *   1. vma = mt_find(va); seq_read_try_begin(&vma->seq) (odd: fall back);
  *      snapshot the vma's fields; check va and permissions;
  *   2. walk the tables, installing missing levels with CAS;
- *   3. prepare the frame (zeroed, the zero page, or a copy of the COW
- *      source) with no lock held;
+ *   3. prepare the frame (zeroed, or the zero page) with no lock held;
  *   4. take the PTE table's lock, re-check the vma's seq and that the PTE
- *      is still the one read in step 2, install, unlock.
+ *      is still the one read in step 2, install, unlock. A COW copy is
+ *      made here, under the lock, once the re-check proved that the source
+ *      is still mapped (so still referenced: it cannot be freed under us).
  * A changed seq means FAULT_RESTART (up to FAULT_MAX_RETRIES, then the slow
  * path); a permission failure, a missing vma, shared or object-backed
  * mappings take the slow path, which is authoritative: SIGSEGV is decided
@@ -29,11 +30,16 @@
  * visible before that read, so the fault, which created the table later,
  * reads it. Snapshot fields are only trusted once the seq re-check passes.
  * A vma leaving the tree stays odd forever and is freed after a grace
- * period; unlinked tables and freed frames after the TLB flush and a grace
- * period (mm/tlb.c, mm/pgtable.h): so nothing the fast path dereferences
- * under rcu_read_lock can be freed under it. A level the fault links into a
+ * period; unlinked tables too, after the TLB flush (mm/tlb.c,
+ * mm/pgtable.h): so no vma or table the fast path dereferences under
+ * rcu_read_lock can be freed under it. A level the fault links into a
  * table that munmap is unlinking is freed with that table (the fault itself
- * backs out on the odd seq).
+ * backs out on the odd seq). Data frames are freed right after the flush,
+ * without a grace period: the fast path reads a frame's contents only for
+ * a COW copy, and copies under the table lock after checking that the PTE
+ * still maps the frame, i.e. while the PTE's reference keeps it allocated
+ * (Linux's fork copies pinned pages under the PTE lock the same way).
+ * A frame's struct page (read for the reuse decision) is never freed.
  *
  * COW break replaces a present translation: the old PTE is cleared and
  * flushed on every CPU of the mm (waiting with the table lock held, which
@@ -74,6 +80,8 @@ struct fault_state {
 	pte_t orig;		/* the PTE as first read */
 	struct page *newpg;	/* prepared, unmapped frame (ours alone) */
 	struct page *objpg;	/* object page reference we hold */
+	struct page *copysrc;	/* COW: copy this into newpg once the re-check
+				 * under the table lock proved it still mapped */
 };
 
 static bool force_locked;	/* (A) every fault takes mm->lock */
@@ -140,7 +148,7 @@ static bool fault_access_ok(const struct fault_state *fs)
 
 /* fault_replace_old: under the table lock, unmap the frame of fs->orig
  * (COW break): clear, flush everywhere, then account; its last reference
- * frees it after a grace period (a lock-free copier may be reading it). */
+ * frees it at once (copiers read only under a table lock, see above). */
 static void fault_replace_old(struct fault_state *fs)
 {
 	struct page *old = pmap_pa_page(pte_pa(fs->orig));
@@ -151,15 +159,15 @@ static void fault_replace_old(struct fault_state *fs)
 		return;
 	ck_pr_dec_32((uint32_t *)&old->mapcount);
 	pcpu_counter_add(&fs->mm->rss[rss_type_of(old)], -1);
-	if (ck_pr_faa_32(&old->refcount, (uint32_t)-1) == 1) {
-		old->next = NULL;
-		tlb_free_deferred(old);
-	}
+	/* Flushed everywhere, and copiers read frames only under a table
+	 * lock holding a mapping PTE: the last reference frees at once. */
+	if (ck_pr_faa_32(&old->refcount, (uint32_t)-1) == 1)
+		pmap_page_free(old);
 }
 
 /* fault_install: step 4. Consumes fs->newpg or fs->objpg if newpte maps
- * it. Returns DONE (installed, or someone else resolved the fault first)
- * or RESTART (a writer ran). */
+ * it, filling newpg from fs->copysrc first if set. Returns DONE (installed,
+ * or someone else resolved the fault first) or RESTART (a writer ran). */
 static enum fault_result fault_install(struct fault_state *fs, pte_t newpte)
 {
 	struct page *pg = pmap_pa_page(pte_pa(newpte));
@@ -171,15 +179,22 @@ static enum fault_result fault_install(struct fault_state *fs, pte_t newpte)
 		return FAULT_RESTART;
 	if (pte_load(fs->ptep) != fs->orig)
 		return FAULT_DONE;
+	/* The PTE still maps copysrc, so its reference pins the frame, and
+	 * zap, COW break and fork's copy of this PTE all need our lock. */
+	if (fs->copysrc)
+		memcpy(pmap_page_kva(fs->newpg), pmap_page_kva(fs->copysrc), PAGE_SIZE);
 	if (pte_present(fs->orig) && pte_pa(fs->orig) != pte_pa(newpte))
 		fault_replace_old(fs);
-	if (pg == fs->newpg || pg == fs->objpg) {
+	if (pg == fs->newpg) {
+		/* Ours alone until the PTE store (published by pt_unlock's
+		 * release): a plain store, no atomic needed. */
+		ck_pr_store_32((uint32_t *)&pg->mapcount, 1);
+		pcpu_counter_add(&fs->mm->rss[rss_type_of(pg)], 1);
+		fs->newpg = NULL;
+	} else if (pg == fs->objpg) {
 		ck_pr_inc_32((uint32_t *)&pg->mapcount);
 		pcpu_counter_add(&fs->mm->rss[rss_type_of(pg)], 1);
-		if (pg == fs->newpg)
-			fs->newpg = NULL;
-		else
-			fs->objpg = NULL;
+		fs->objpg = NULL;
 	}
 	pte_store(fs->ptep, newpte);
 	return FAULT_DONE;
@@ -187,7 +202,8 @@ static enum fault_result fault_install(struct fault_state *fs, pte_t newpte)
 
 /* fault_cow: a write to a present read-only PTE. Reuse the frame if this is
  * its only mapping (private anonymous) or the mapping is shared; else copy
- * (inside rcu_read_lock: the source cannot be freed under us). */
+ * it, under the table lock in fault_install (the source may be unmapped and
+ * freed until the re-check there). */
 static enum fault_result fault_cow(struct fault_state *fs)
 {
 	struct page *old = pmap_pa_page(pte_pa(fs->orig));
@@ -199,7 +215,7 @@ static enum fault_result fault_cow(struct fault_state *fs)
 	fs->newpg = pmap_page_alloc(PG_ANON);
 	if (!fs->newpg)
 		return FAULT_OOM;
-	memcpy(pmap_page_kva(fs->newpg), pmap_page_kva(old), PAGE_SIZE);
+	fs->copysrc = old;
 	return fault_install(fs, pte_make(pmap_page_pa(fs->newpg), true, exec));
 }
 
@@ -246,8 +262,6 @@ static enum fault_result fault_object(struct fault_state *fs)
 	if (pte_present(fs->orig)) {
 		if (!write || pte_writable(fs->orig))
 			return FAULT_DONE;
-		rcu_read_lock();
-		fs->in_rcu = true;
 		return fault_cow(fs);
 	}
 	if (pte_mapped(fs->orig))
@@ -304,8 +318,6 @@ static enum fault_result fault_slow(struct fault_state *fs)
 		return FAULT_SIGSEGV;
 	if (fs->obj)
 		return fault_object(fs);
-	rcu_read_lock();	/* a COW copy's source is freed only after a grace period */
-	fs->in_rcu = true;
 	return fault_anon(fs);
 }
 

@@ -7,9 +7,18 @@
  * cpumask (ports set the bit, then fence, before walking), and tlb_finish
  * reads the cpumask after a full fence that follows the PTE stores, so that
  * CPU is sent a request and the frame is freed only after it acknowledged.
- * A lock-free fault that loaded the old PTE before the clear may still be
- * reading the frame (COW copy) inside rcu_read_lock: the grace period covers
- * it, and its re-check under the table lock discards what it copied.
+ * Data frames are freed right after the acknowledgements, with no grace
+ * period: the only lock-free reader of a frame's contents, the fault's COW
+ * copy, copies under the table lock after re-checking that the PTE still
+ * maps the frame (mm/fault.c), and a frame reaches a gather only after that
+ * PTE was cleared under the same lock. Page-table pages are still freed
+ * after a grace period: lock-free walkers (faults, the host MMU) read them
+ * without any lock.
+ *
+ * Order: frames are freed in the order they were unmapped, so an allocator
+ * that hands out the most recently freed frame first (a LIFO per-CPU cache,
+ * as Linux's and both ports') reuses the most recently touched, cache-hot
+ * frame first.
  */
 #include "mm/tlb.h"
 #include "mm/vma.h"
@@ -53,12 +62,17 @@ void tlb_add_range(struct tlb_gather *tlb, uint64_t start, uint64_t end)
 	}
 }
 
-/* tlb_add_frame: pg's refcount reached 0; free it after the flush. */
+/* tlb_add_frame: pg's refcount reached 0; free it after the flush.
+ * Appended: tlb_finish frees in unmap order. */
 void tlb_add_frame(struct tlb_gather *tlb, struct page *pg)
 {
 	KASSERT(ck_pr_load_32(&pg->refcount) == 0, "tlb_add_frame: referenced frame");
-	pg->next = tlb->frames;
-	tlb->frames = pg;
+	pg->next = NULL;
+	if (tlb->frames)
+		tlb->frames_tail->next = pg;
+	else
+		tlb->frames = pg;
+	tlb->frames_tail = pg;
 }
 
 void tlb_add_table(struct tlb_gather *tlb, struct page *pg)
@@ -83,7 +97,8 @@ static void tlb_free_cb(struct rcu_head *head)
 	}
 }
 
-/* tlb_free_deferred: free a ->next list of frames after a grace period. */
+/* tlb_free_deferred: free a ->next list of table pages (with what is
+ * linked below them) or frames after a grace period. */
 void tlb_free_deferred(struct page *list)
 {
 	if (list)
@@ -127,8 +142,19 @@ static void tlb_flush(struct mm *mm, const struct tlb_range *r, unsigned n,
 	preempt_enable();
 }
 
-/* tlb_finish: flush what was gathered, then free gathered frames and tables
- * (after a grace period). The gather is empty afterwards. */
+/* tlb_free_frames: free a ->next list of data frames now (after the acks). */
+static void tlb_free_frames(struct page *pg)
+{
+	while (pg) {
+		struct page *next = pg->next;
+
+		pmap_page_free(pg);
+		pg = next;
+	}
+}
+
+/* tlb_finish: flush what was gathered, then free gathered frames (at once)
+ * and tables (after a grace period). The gather is empty afterwards. */
 void tlb_finish(struct tlb_gather *tlb)
 {
 	bool full = tlb->full || tlb->npages > TLB_FULL_FLUSH_PAGES;
@@ -139,7 +165,7 @@ void tlb_finish(struct tlb_gather *tlb)
 		full = true;
 	if (tlb->nr || full)
 		tlb_flush(tlb->mm, tlb->r, tlb->nr, full, tlb->npages);
-	tlb_free_deferred(tlb->frames);
+	tlb_free_frames(tlb->frames);
 	tlb_free_deferred(tlb->tables);
 	vma_release_retired(tlb->vmas);
 	tlb_gather_init(tlb, tlb->mm);

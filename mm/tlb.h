@@ -5,8 +5,9 @@
  * touched and the frames and table pages whose last reference it dropped,
  * then calls tlb_finish() once: the local CPU flushes inline, every other
  * CPU in the mm's cpumask gets exactly one request, and only after all
- * acknowledged are the gathered frames freed (after a grace period too, so
- * a lock-free fault copying from a frame never reads a reused one).
+ * acknowledged are the gathered frames freed (table pages after a grace
+ * period too, for lock-free walkers; data frames at once: a lock-free COW
+ * copy reads its source only under the table lock, see mm/tlb.c).
  *
  * Above TLB_FULL_FLUSH_PAGES pages a request asks for a full flush instead of
  * per-page invalidation. 33 is Linux's tlb_single_page_flush_ceiling: an
@@ -32,8 +33,9 @@ struct tlb_gather {
 	unsigned nr;
 	bool full;		/* ranges overflowed: flush everything */
 	uint64_t npages;	/* pages covered by r[] */
-	struct page *frames;	/* refcount 0, free after acks + grace period */
-	struct page *tables;	/* table pages, same */
+	struct page *frames;	/* refcount 0, freed after the acks */
+	struct page *frames_tail;	/* last of frames (valid if frames) */
+	struct page *tables;	/* table pages, freed after acks + grace period */
 	struct vma *vmas;	/* retired mappings: released after the flush */
 };
 

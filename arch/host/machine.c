@@ -22,7 +22,16 @@
  *   mbox               any CPU pushes (CAS); owner takes all (exchange)
  *   frame pool         frame_free: frame_lock (a leaf lock); frame_returned:
  *                      any thread pushes (CAS), an allocating CPU takes all
- *                      (exchange); cpus[].frames: owner only
+ *                      (exchange); cpus[].frames, nframes: owner only
+ *   frames_delta       owner only (others sum it, racy unless quiescent);
+ *                      frames_delta_other: atomic (unregistered threads)
+ *
+ * Frame caches (Linux's per-CPU page lists): a registered CPU frees into its
+ * own LIFO cache, so the next allocation gets the most recently used,
+ * cache-hot frame without an atomic; above FRAME_CACHE_HIGH it moves the
+ * colder half to frame_returned with one CAS. Unregistered threads (liburcu's
+ * callback thread freeing page tables) push to frame_returned. An empty cache
+ * takes all of frame_returned, else a batch from frame_free.
  */
 #include "arch/host/machine.h"
 #include "alloc_inject.h"
@@ -33,11 +42,16 @@ unsigned char *host_mem;
 struct page *host_pages;
 uint64_t host_nframes;
 
+#define FRAME_CACHE_HIGH 256	/* frames a CPU's cache may hold */
+#define FRAME_BATCH 64		/* frames a refill takes from frame_free */
+
 static pthread_mutex_t frame_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct page *frame_free;		/* (frame_lock) ->next list */
-static struct page *frame_returned;	/* (A) CAS-pushed by any thread */
+/* (A) CAS-pushed by any thread; its own line: the free and refill paths of
+ * different CPUs meet here, nowhere else. */
+static struct page *frame_returned __cacheline_aligned;
+static int64_t frames_delta_other __cacheline_aligned;	/* (A) frees by others */
 bool host_check_freed = true;		/* (A) poison + freed-while-cached scan */
-static uint64_t frames_used;		/* (A) */
 static uint64_t freed_cached;		/* (A) */
 static struct page *zero_frame;		/* (C) */
 
@@ -63,7 +77,9 @@ struct host_node {
 
 struct host_cpu {
 	struct host_tlbe tlb[HOST_TLB_ENTRIES];
-	struct page *frames;	/* owner: per-CPU cache of free frames */
+	struct page *frames;	/* owner: LIFO cache of free frames */
+	unsigned nframes;	/* owner: length of frames */
+	int64_t frames_delta;	/* owner: allocated minus freed here */
 	struct pmap *cur;
 	struct host_node *mbox;
 	unsigned idle_depth;
@@ -105,7 +121,7 @@ int host_machine_init(uint64_t nframes)
 	memset(pmap_page_kva(zero_frame), 0, PAGE_SIZE);
 	zero_frame->flags = PG_ZERO;
 	zero_frame->refcount = 1;
-	frames_used = 1;
+	frames_delta_other = 1;
 	return 0;
 }
 
@@ -118,11 +134,17 @@ struct page *pmap_zero_page(void)
  * a batch from the pool. */
 static void frame_refill(struct host_cpu *c)
 {
+	unsigned n = 0;
+
 	c->frames = ck_pr_fas_ptr(&frame_returned, NULL);
-	if (c->frames)
+	if (c->frames) {
+		for (struct page *pg = c->frames; pg; pg = pg->next)
+			n++;
+		c->nframes = n;
 		return;
+	}
 	pthread_mutex_lock(&frame_lock);
-	for (int i = 0; i < 64 && frame_free; i++) {
+	for (; n < FRAME_BATCH && frame_free; n++) {
 		struct page *pg = frame_free;
 
 		frame_free = pg->next;
@@ -130,6 +152,35 @@ static void frame_refill(struct host_cpu *c)
 		c->frames = pg;
 	}
 	pthread_mutex_unlock(&frame_lock);
+	c->nframes = n;
+}
+
+/* frame_push_returned: put the list first..last on frame_returned. */
+static void frame_push_returned(struct page *first, struct page *last)
+{
+	for (;;) {
+		struct page *h = ck_pr_load_ptr(&frame_returned);
+
+		last->next = h;
+		if (ck_pr_cas_ptr(&frame_returned, h, first))	/* full barrier */
+			return;
+	}
+}
+
+/* frame_cache_trim: keep the FRAME_CACHE_HIGH / 2 most recently freed
+ * frames of c's cache, hand the colder rest to other CPUs. */
+static void frame_cache_trim(struct host_cpu *c)
+{
+	struct page *keep_last = c->frames, *last;
+
+	for (unsigned i = 1; i < FRAME_CACHE_HIGH / 2; i++)
+		keep_last = keep_last->next;
+	last = keep_last;
+	while (last->next)
+		last = last->next;
+	frame_push_returned(keep_last->next, last);
+	keep_last->next = NULL;
+	c->nframes = FRAME_CACHE_HIGH / 2;
 }
 
 /* pmap_page_alloc: a frame with refcount 1, mapcount 0 and kind flags;
@@ -148,7 +199,8 @@ struct page *pmap_page_alloc(unsigned flags)
 	if (!pg)
 		return NULL;
 	c->frames = pg->next;
-	ck_pr_inc_64(&frames_used);
+	c->nframes--;
+	ck_pr_store_64((uint64_t *)&c->frames_delta, (uint64_t)(c->frames_delta + 1));
 	pg->refcount = 1;
 	pg->mapcount = 0;
 	pg->flags = flags & ~PMAP_ZERO;
@@ -185,14 +237,18 @@ void pmap_page_free(struct page *pg)
 	}
 	pg->flags = 0;
 	pg->refcount = 0;
-	for (;;) {	/* any thread, e.g. liburcu's callback thread */
-		struct page *h = ck_pr_load_ptr(&frame_returned);
-
-		pg->next = h;
-		if (ck_pr_cas_ptr(&frame_returned, h, pg))
-			break;
+	if (hostcpu_self_id < 0) {	/* e.g. liburcu's callback thread */
+		frame_push_returned(pg, pg);
+		ck_pr_dec_64((uint64_t *)&frames_delta_other);
+		return;
 	}
-	ck_pr_dec_64(&frames_used);
+	struct host_cpu *c = &cpus[cpu_self()];
+
+	pg->next = c->frames;
+	c->frames = pg;
+	ck_pr_store_64((uint64_t *)&c->frames_delta, (uint64_t)(c->frames_delta - 1));
+	if (++c->nframes > FRAME_CACHE_HIGH)
+		frame_cache_trim(c);
 }
 
 int pmap_init(struct pmap *pm)
@@ -471,7 +527,7 @@ void host_stats_read(struct host_stats *out)
 		out->faults += ck_pr_load_64(&s->faults);
 		out->requests_served += ck_pr_load_64(&s->requests_served);
 	}
-	out->frames_used = ck_pr_load_64(&frames_used);
+	out->frames_used = host_frames_used();
 	out->freed_cached = ck_pr_load_64(&freed_cached);
 }
 
@@ -492,7 +548,13 @@ void host_cpu_stop(void)
 	hostcpu_unregister();
 }
 
+/* host_frames_used: allocated frames (exact when no CPU allocates or
+ * frees concurrently). */
 uint64_t host_frames_used(void)
 {
-	return ck_pr_load_64(&frames_used);
+	int64_t n = (int64_t)ck_pr_load_64((uint64_t *)&frames_delta_other);
+
+	for (unsigned i = 0; i < NCPU_MAX; i++)
+		n += (int64_t)ck_pr_load_64((uint64_t *)&cpus[i].frames_delta);
+	return (uint64_t)n;
 }
