@@ -4,12 +4,15 @@
  * in mt_gap.c, validation in mt_debug.c; the design is in mt.h and mt_node.h.
  *
  * Reader correctness: a reader loads mt->root with rcu_dereference and walks
- * child pointers the writer published with a release store (rcu_assign_pointer
- * of the root after every new node was fully written). Nodes are never
- * modified while reachable, so a reader sees one consistent version of every
- * node it reaches. The only write to an unreachable-but-not-yet-freed node is
- * the free overlay, which comes after `dead` is set; readers check `dead`
- * after their reads (mt_node_dead) and restart from the root if it is set.
+ * child pointers and loads leaf slots with rcu_dereference; the writer
+ * publishes every new node and entry with a release store (rcu_assign_pointer)
+ * after it is fully written, either as the root or, in place, into a child
+ * or leaf slot (mt.h, mt_node.h). A reachable node's type, nr and pivots
+ * never change, so the slot a reader picks is the right one in any version,
+ * and the word it loads is the old or the new one. The only other write to
+ * an unreachable-but-not-yet-freed node is the free overlay, which comes
+ * after `dead` is set; readers check `dead` after their reads (mt_node_dead)
+ * and restart from the root if it is set.
  */
 #include "mm/mt_node.h"
 
@@ -25,6 +28,10 @@ void mt_init(struct maple_tree *mt)
 	mt->open = NULL;
 	mt->open_tail = NULL;
 	mt->nr_open = 0;
+	mt->st_value = 0;
+	mt->st_leaf = 0;
+	mt->st_inner = 0;
+	mt->st_root = 0;
 }
 
 /* mt_node_get: a zeroed node from the reservation, else from env_alloc;

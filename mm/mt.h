@@ -38,14 +38,35 @@
  * internal nodes 3, i.e. below half so that an insert/erase pair at a
  * boundary does not split and merge the same node each time.
  *
- * Copy-on-write. A store builds new nodes for every node it changes, up to and
- * including the root, publishes the new root with one rcu_assign_pointer,
- * then marks the replaced nodes dead and frees them in one call_rcu batch.
- * Untouched subtrees are shared between the old and new versions. A reader
- * therefore sees either the whole old or the whole new tree: a lookup of any
- * address returns its old or its new entry, never a hole it did not have.
- * A reader that reaches a dead node (it got the pointer before the publish)
- * restarts from the root (mt_node_dead); see mt_node.h for why.
+ * Copy-on-write, but only where contents change. A store never changes a
+ * node's shape (type, nr, pivots) while a reader can reach it; what it
+ * changes in place, after every allocation it needs has succeeded, are
+ * single aligned words: a leaf slot whose value changes while no pivot does
+ * (rcu_assign_pointer), a child pointer to a new node with the same bounds
+ * as the one it replaces (rcu_assign_pointer, after the new node is
+ * complete), and the gap words of ancestors (relaxed atomic stores). The
+ * nodes whose shape changes (a leaf that gains or loses a range, nodes that
+ * split, merge or rebalance) are built as new private nodes; the topmost
+ * node that changes is published with one rcu_assign_pointer into its
+ * parent's child slot (or the root if the root itself changes or the height
+ * does), and the replaced nodes are marked dead and freed after a grace
+ * period (batched: one call_rcu per 16 retired nodes). The common stores
+ * (insert into a gap, erase or overwrite one mapping) therefore allocate one
+ * leaf or nothing and touch one or two words above it, instead of copying
+ * the 5-6 nodes of the path.
+ *
+ * What a reader may observe: every node it reaches has a fixed shape, so the
+ * slot it picks covers the same addresses before and after the store; every
+ * word it loads is the old or the new one; a replaced node's replacement has
+ * the same bounds, so either answers for every address it covers. Hence a
+ * lookup of any address returns its entry from before or from after the
+ * store, never a hole it did not have; a reader that reaches a dead node
+ * (it got the pointer before the replacement) restarts from the root
+ * (mt_node_dead; see mt_node.h). Different addresses may be answered from
+ * different versions (a reader is not a snapshot of the whole tree, and
+ * mt_seek/next/prev are several lookups anyway). Gap metadata seen by an RCU
+ * reader may mix old and new words of one store: exact under the writer
+ * lock, a hint otherwise (mt_gap.c says exactly what a reader may see).
  *
  * Transactions and failure. A store plans everything first (no allocation),
  * then allocates every node it needs, and only then builds and publishes:
@@ -55,22 +76,24 @@
  * other -ENOMEM: a store that would grow the tree past height 16, which
  * takes more than 28 million ranges, is refused with the tree intact.)
  *
- * Cost and recycling. A store needs height-many new nodes in the common
- * case (path copy) and retires as many. Retired nodes go to call_rcu in
- * batches of at least 16; when its grace period ends, a batch is not freed
- * but handed back to the tree (mt_recycle.c), and later stores take their
- * nodes from it before calling env_alloc. In steady state a store therefore
- * allocates and frees nothing; the tree keeps at most what it retired during
- * one grace period, plus up to 15 retired nodes not yet submitted (mt_shrink
- * and mt_destroy give them back). A lookup allocates nothing and writes
- * nothing shared.
+ * Cost and recycling. A store allocates no node (value only), one (a leaf)
+ * or, when nodes split or merge, the nodes of the changed levels; it
+ * retires as many. Retired nodes go to call_rcu in batches of at least 16;
+ * when its grace period ends, a batch is not freed but handed back to the
+ * tree (mt_recycle.c), and later stores take their nodes from it before
+ * calling env_alloc. In steady state a store therefore allocates and frees
+ * nothing; the tree keeps at most what it retired during one grace period,
+ * plus up to 15 retired nodes not yet submitted (mt_shrink and mt_destroy
+ * give them back). A lookup allocates nothing and writes nothing shared.
  *
  * SYNCHRONIZATION TABLE ("yes": may run concurrently on one tree)
  *
  *                        find/seek/next/   gap_find   insert/store/erase/
  *                        prev/for_each                reserve/destroy
  *   find/seek/next/prev  yes (RCU)         yes        yes (reader under RCU)
- *   gap_find             yes               yes        yes (under RCU)
+ *   gap_find             yes               yes        yes (under RCU; the
+ *                                                     answer is a hint then,
+ *                                                     see mt_gap.c)
  *   insert/store/erase/  yes               yes        NO: writer lock
  *   reserve/release/
  *   destroy/validate
@@ -96,6 +119,10 @@ struct mt_range {
 
 struct maple_tree {
 	struct mt_node *root;		/* (R) published with rcu_assign_pointer */
+	/* Every lookup loads root; every store writes the fields below. Keep
+	 * them off root's cache line, or each store costs every reader a
+	 * coherence miss (measured: docs/bench-tree.md). */
+	uint8_t root_line[CACHELINE - sizeof(struct mt_node *)];
 	/* Writer-only state (W: the caller's writer lock). */
 	unsigned height;		/* (W) */
 	unsigned long nr_nodes;		/* (W) live nodes, including reserved */
@@ -106,6 +133,11 @@ struct maple_tree {
 	struct mt_node *open;		/* (W) retired nodes not yet handed */
 	struct mt_node *open_tail;	/* (W)   to call_rcu, and how many */
 	unsigned nr_open;		/* (W) */
+	/* (W) statistics, how stores were published (tests, benchmarks). */
+	unsigned long st_value;		/* (W) one slot's value, in place */
+	unsigned long st_leaf;		/* (W) one new leaf, in place */
+	unsigned long st_inner;		/* (W) a new subtree below the root */
+	unsigned long st_root;		/* (W) a new root */
 };
 
 /* Set-up and tear-down. mt_destroy frees every node (after a grace period if

@@ -10,6 +10,25 @@
  * for, so the walk is O(log n) except where clipping or alignment make such a
  * gap unusable, which can only happen at the two edges of [lo, hi] or when
  * alignment is coarse; then it backtracks to the next candidate.
+ *
+ * Under the writer lock (how mmap uses it) the metadata is exact and so is
+ * the answer. An RCU reader may run while the writer updates nodes in place
+ * (mt_node.h): a leaf slot, a child pointer, then the gap words of the
+ * ancestors, bottom-up and one word at a time. What it may observe:
+ *   - a gap word is the old or the new value of that word (one aligned
+ *     word), but words of different nodes may be from before and after the
+ *     same store: an ancestor's word may still be the old one while the leaf
+ *     below is already new, or the reverse;
+ *   - every leaf it places the request in is a version of that leaf that was
+ *     reachable at some moment of the search (old copy before it died, or the
+ *     current one), and the dead check rejects a leaf overlaid after death.
+ * Hence the answer is always a range that was free at some moment during the
+ * search (never space a stable mapping occupies), but with a store running
+ * concurrently it may be stale, and a gap created or enlarged by that store
+ * may be missed (a stale ancestor word skips the subtree). A gap that exists
+ * before and after the store is below words whose old and new values both
+ * cover it, so it is not skipped for stale metadata. Placement decisions made
+ * on such an answer need the writer lock anyway, which makes them exact.
  */
 #include "mm/mt_node.h"
 
@@ -63,12 +82,12 @@ static int mt_gap_node(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint6
 		if (hi < q->lo || lo > q->hi)
 			continue;
 		if (leaf) {
-			gap = n->leaf.slot[i] ? 0 : mt_gap_len(lo, hi);
+			gap = rcu_dereference(n->leaf.slot[i]) ? 0 : mt_gap_len(lo, hi);
 			if (gap >= q->size && mt_gap_fit(q, lo, hi))
 				return mt_node_dead(n) ? -EAGAIN : 1;
 			continue;
 		}
-		if (n->in.gap[i] < q->size)
+		if (mt_gap_get(n, i) < q->size)
 			continue;
 		child = rcu_dereference(n->in.child[i]);
 		if (unlikely(mt_node_dead(n)))

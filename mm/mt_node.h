@@ -28,9 +28,27 @@
  * from the node, then check `dead`; if set, the values may be garbage and the
  * walk restarts from the root.
  *
+ * In-place writes (mt_store.c, mt_write.c). Type, nr and pivots never change
+ * while a node is reachable, so a node's shape (which slot covers which
+ * addresses) is fixed from publication to death. Three kinds of word are
+ * written in place, by the writer only, under its lock, and only after every
+ * allocation of the store succeeded:
+ *   - a leaf slot, when a store changes one slot's value and no pivot
+ *     (rcu_assign_pointer: the entry is initialised before it is seen);
+ *   - a child pointer, to replace a child by a new node with the same bounds
+ *     (rcu_assign_pointer: the new node is complete before it is seen);
+ *   - a gap word of an internal node (relaxed atomic store, see mt_gap_set).
+ * Each is one aligned 8-byte word, so a reader sees the old or the new value,
+ * never a mix. A reader therefore sees, for each address, either the slot
+ * value before or after the store: never a hole that neither version had.
+ *
  * Field legend: (C) constant while the node is reachable (written before
- * publication); (A) accessed atomically by writer, readers and the RCU
- * callback; (W) writer lock, and only while the node is unreachable.
+ * publication); (R) written in place while reachable by the writer with
+ * rcu_assign_pointer, read by readers with rcu_dereference; (G) written in
+ * place by the writer with relaxed atomic stores: exact under the writer
+ * lock, a hint for an RCU reader (mt_gap.c); (A) accessed atomically by
+ * writer, readers and the RCU callback; (W) writer lock, and only while the
+ * node is unreachable.
  */
 #ifndef KESTREL_MM_MT_NODE_H
 #define KESTREL_MM_MT_NODE_H
@@ -59,12 +77,12 @@ struct mt_node {
 	union {
 		struct {
 			uint64_t pivot[MT_LEAF_SLOTS - 1];	/* (C) */
-			void *slot[MT_LEAF_SLOTS];		/* (C) */
+			void *slot[MT_LEAF_SLOTS];		/* (R) */
 		} leaf;
 		struct {
 			uint64_t pivot[MT_INT_SLOTS - 1];	/* (C) */
-			struct mt_node *child[MT_INT_SLOTS];	/* (C) */
-			uint64_t gap[MT_INT_SLOTS];		/* (C) */
+			struct mt_node *child[MT_INT_SLOTS];	/* (R) */
+			uint64_t gap[MT_INT_SLOTS];		/* (G) */
 		} in;
 		struct {			/* after death only (mt_recycle.c) */
 			struct mt_node *next;		/* (W) next node of the batch:
@@ -104,6 +122,20 @@ static inline bool mt_node_dead(const struct mt_node *n)
 {
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return __atomic_load_n(&n->dead, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* mt_gap_get / mt_gap_set: gap word i of an internal node. Relaxed atomics:
+ * the writer updates gaps of reachable nodes in place while RCU readers may
+ * read them; one aligned word, so a reader gets the old or the new value. No
+ * ordering is needed: a gap is a hint to a lock-free reader (mt_gap.c). */
+static inline uint64_t mt_gap_get(const struct mt_node *n, unsigned i)
+{
+	return __atomic_load_n(&n->in.gap[i], __ATOMIC_RELAXED);
+}
+
+static inline void mt_gap_set(struct mt_node *n, unsigned i, uint64_t gap)
+{
+	__atomic_store_n(&n->in.gap[i], gap, __ATOMIC_RELAXED);
 }
 
 static inline const uint64_t *mt_pivots(const struct mt_node *n)
@@ -150,6 +182,10 @@ static inline uint64_t mt_gap_len(uint64_t first, uint64_t last)
 }
 
 /* Stores (mt_write.c, mt_store.c). */
+void mt_replace_child(struct maple_tree *mt, struct mt_node *const *path, const unsigned *off,
+		      unsigned depth, struct mt_node *fresh, uint64_t gap);
+void mt_gaps_update(struct mt_node *const *path, const unsigned *off, unsigned depth,
+		    uint64_t gap);
 uint64_t mt_fill_node(struct mt_node *n, enum mt_type type, const struct mt_item *items,
 		      unsigned cnt, uint64_t start);
 int mt_store_general(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry);

@@ -1,15 +1,32 @@
 /*
- * mm/mt_store.c - the store entry points and their common-case fast path.
+ * mm/mt_store.c - the store entry points and their common-case fast paths.
  *
  * Most stores (an insert into a gap, an erase or overwrite of one mapping)
  * change a single leaf, which keeps a legal fill and does not create a gap
- * that could continue into a neighbouring leaf. Such a store needs one walk:
- * the new leaf is built from the old one, every ancestor is copied with one
- * child pointer and one gap word changed, and the copy of the root is
- * published. Anything else goes to mt_store_general (mt_write.c), which
- * handles splits, merges, spans and height changes. Both obey the same
- * phases: plan without allocating, allocate everything, build, publish,
- * retire.
+ * that could continue into a neighbouring leaf. Such a store needs one walk
+ * and changes nothing above the leaf but one child pointer and some gap words,
+ * so it writes those in place (as Linux's maple tree does) instead of copying
+ * the path:
+ *   - value only: the store replaces exactly one slot's value and no pivot
+ *     (same range, other entry; a gap filled exactly; an entry erased between
+ *     two entries): one rcu_assign_pointer into the slot. Allocates nothing.
+ *   - one leaf: anything else inside the leaf: a new leaf with the same
+ *     bounds is built privately and published with one rcu_assign_pointer
+ *     into the parent's child slot (or the root); the old leaf is killed and
+ *     retired (one node per store, batched for call_rcu).
+ * Then the ancestors' gap words are updated in place, bottom-up, stopping at
+ * the first that does not change (mt_gaps_update). Anything else goes to
+ * mt_store_general (mt_write.c), which handles splits, merges, spans and
+ * height changes and copies upward only the nodes whose contents change.
+ * Both obey the same phases: plan without allocating, allocate everything,
+ * then (past the point of no return) build, publish, retire: an in-place
+ * write never happens before every allocation of the store succeeded.
+ *
+ * Why a reader stays correct: pivots never change in place, so the slot a
+ * reader picks in a reachable node covers the same addresses before and after
+ * the store; the word it then loads is the old or the new value; a replaced
+ * leaf has the same bounds as its replacement, so either answers for every
+ * address it covers, and a reader that reaches it after it died restarts.
  */
 #include "mm/mt_node.h"
 
@@ -109,33 +126,91 @@ static int mt_fast_walk(struct maple_tree *mt, struct mt_fast *f, uint64_t first
 	return 0;
 }
 
-/* mt_fast_commit: build the new leaf and the copied path, publish, retire.
- * 0 or -ENOMEM (nothing changed). */
+/* mt_gaps_update: the node at `depth` on path (child off[d] of path[d] for
+ * d < depth) now has largest gap `gap`: update the ancestors' gap words in
+ * place, bottom-up, stopping at the first unchanged one (nothing above it
+ * changes either). Writer lock held; past the point of no return. */
+void mt_gaps_update(struct mt_node *const *path, const unsigned *off, unsigned depth,
+		    uint64_t gap)
+{
+	while (depth-- > 0) {
+		struct mt_node *p = path[depth];
+
+		if (p->in.gap[off[depth]] == gap)
+			return;
+		mt_gap_set(p, off[depth], gap);
+		DEBUG_YIELD();	/* torture: readers see half-updated gaps */
+		gap = 0;
+		for (unsigned i = 0; i < p->nr; i++)
+			gap = p->in.gap[i] > gap ? p->in.gap[i] : gap;
+	}
+}
+
+/* mt_replace_child: publish fresh, a complete node with the same bounds as
+ * the node at `depth` on path, in its place (the root if depth is 0), then
+ * update the gaps above it. The caller retires the old node. */
+void mt_replace_child(struct maple_tree *mt, struct mt_node *const *path, const unsigned *off,
+		      unsigned depth, struct mt_node *fresh, uint64_t gap)
+{
+	DEBUG_YIELD();
+	if (!depth)
+		rcu_assign_pointer(mt->root, fresh);
+	else
+		rcu_assign_pointer(path[depth - 1]->in.child[off[depth - 1]], fresh);
+	DEBUG_YIELD();
+	mt_gaps_update(path, off, depth, gap);
+}
+
+/* mt_fast_slot: if the new leaf has the old leaf's shape (same count, same
+ * pivots), the index of the one slot whose value changes (nr if none);
+ * else -1. */
+static int mt_fast_slot(const struct mt_fast *f, const struct mt_node *leaf)
+{
+	int changed = leaf->nr;
+
+	if (f->n != leaf->nr)
+		return -1;
+	for (unsigned i = 0; i < f->n; i++) {
+		if (i + 1u < f->n && f->it[i].last != leaf->leaf.pivot[i])
+			return -1;
+		if (f->it[i].ptr != leaf->leaf.slot[i])
+			changed = (int)i;	/* a store changes one slot at most */
+	}
+	return changed;
+}
+
+/* mt_fast_value: store entry into slot i of the leaf in place, then fix the
+ * gaps above if the slot turned from or into a gap. Cannot fail. */
+static void mt_fast_value(struct maple_tree *mt, struct mt_fast *f, unsigned i, void *entry)
+{
+	unsigned h = mt->height;
+	struct mt_node *leaf = f->path[h - 1];
+	bool was_gap = !leaf->leaf.slot[i];
+
+	DEBUG_YIELD();
+	rcu_assign_pointer(leaf->leaf.slot[i], entry);
+	DEBUG_YIELD();
+	mt->st_value++;
+	if (was_gap != !entry)
+		mt_gaps_update(f->path, f->off, h - 1, mt_node_gap(leaf, f->min, f->max));
+}
+
+/* mt_fast_commit: build the new leaf, publish it in place of the old one,
+ * retire the old one. 0 or -ENOMEM (nothing changed). */
 static int mt_fast_commit(struct maple_tree *mt, struct mt_fast *f)
 {
-	struct mt_node *fresh[MT_MAX_HEIGHT], *chain = NULL;
+	struct mt_node *fresh, *chain = NULL;
 	unsigned h = mt->height;
 	uint64_t gap;
 
-	if (mt_nodes_get(mt, fresh, h))
+	if (mt_nodes_get(mt, &fresh, 1))
 		return -ENOMEM;
-	gap = mt_fill_node(fresh[h - 1], MT_LEAF, f->it, f->n, f->min);
-	for (unsigned d = h - 1; d-- > 0;) {
-		struct mt_node *c = fresh[d];
-
-		memcpy(c, f->path[d], sizeof(*c));
-		c->in.child[f->off[d]] = fresh[d + 1];
-		c->in.gap[f->off[d]] = gap;
-		gap = 0;
-		for (unsigned i = 0; i < c->nr; i++)
-			gap = c->in.gap[i] > gap ? c->in.gap[i] : gap;
-	}
-	DEBUG_YIELD();
-	rcu_assign_pointer(mt->root, fresh[0]);
-	DEBUG_YIELD();
-	for (unsigned d = h; d-- > 0;)
-		mt_node_kill(f->path[d], &chain);
-	mt_free_chain(mt, chain, h);
+	/* Point of no return: everything below only writes. */
+	gap = mt_fill_node(fresh, MT_LEAF, f->it, f->n, f->min);
+	mt_replace_child(mt, f->path, f->off, h - 1, fresh, gap);
+	mt->st_leaf++;
+	mt_node_kill(f->path[h - 1], &chain);
+	mt_free_chain(mt, chain, 1);
 	return 0;
 }
 
@@ -165,8 +240,9 @@ static int mt_store_empty(struct maple_tree *mt, uint64_t first, uint64_t last, 
 static int mt_store_common(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry,
 			   bool insert)
 {
+	struct mt_node *leaf;
 	struct mt_fast f;
-	int err;
+	int err, slot;
 
 	if (first > last || (insert && !entry))
 		return -EINVAL;
@@ -175,10 +251,16 @@ static int mt_store_common(struct maple_tree *mt, uint64_t first, uint64_t last,
 	err = mt_fast_walk(mt, &f, first, last, insert);
 	if (err)
 		return err;
-	if (last <= f.max && mt_fast_leaf(&f, f.path[mt->height - 1], first, last, entry) &&
-	    mt_fast_fits(&f, f.path[mt->height - 1], mt->height))
+	leaf = f.path[mt->height - 1];
+	if (last > f.max || !mt_fast_leaf(&f, leaf, first, last, entry) ||
+	    !mt_fast_fits(&f, leaf, mt->height))
+		return mt_store_general(mt, first, last, entry);
+	slot = mt_fast_slot(&f, leaf);
+	if (slot < 0)
 		return mt_fast_commit(mt, &f);
-	return mt_store_general(mt, first, last, entry);
+	if (slot < leaf->nr)
+		mt_fast_value(mt, &f, (unsigned)slot, entry);
+	return 0;
 }
 
 /* mt_store: make [first, last] map to entry (NULL: erase), trimming or

@@ -21,7 +21,12 @@
  *   2. allocate every node the plan needs (reservation first), or return
  *      -ENOMEM having touched nothing;
  *   3. build the new nodes bottom-up (private, invisible to readers);
- *   4. publish the new root with one rcu_assign_pointer;
+ *   4. publish with one rcu_assign_pointer: the new root if the root
+ *      changes (root split or collapse, or the root's own children change);
+ *      otherwise only the deepest node whose span is one old node rebuilt as
+ *      one node (same bounds) and everything below it are new, and that node
+ *      goes into its parent's child slot in place, whose gap words and those
+ *      above are then updated in place (mt_plan_inplace, mt_publish_inplace);
  *   5. kill the replaced nodes (dead, then chained) and retire the chain
  *      (mt_recycle.c: call_rcu per batch of 16 or more, then reuse).
  * A depth that ends up with one item collapses (height shrinks); a root that
@@ -55,7 +60,9 @@ struct mt_wr {
 	uint64_t lo[MT_MAX_HEIGHT], hi[MT_MAX_HEIGHT];	/* span ends, addresses */
 	uint64_t smin[MT_MAX_HEIGHT], smax[MT_MAX_HEIGHT];	/* span bounds */
 	unsigned cnt[MT_MAX_HEIGHT], k[MT_MAX_HEIGHT];	/* items, new nodes */
-	unsigned top;			/* shallowest rebuilt depth */
+	unsigned top;			/* shallowest depth kept (above: collapsed) */
+	unsigned pub;			/* >0: publish the new node of this depth in
+					 * place of the old one (same bounds) */
 	bool grow, empty;
 	unsigned npool, used;
 	struct mt_node *pool[MT_SPLIT_MAX * (MT_MAX_HEIGHT + 1) + 1];
@@ -76,6 +83,12 @@ static unsigned mt_fanout(const struct mt_wr *wr, unsigned d)
 static unsigned mt_min_fill(const struct mt_wr *wr, unsigned d)
 {
 	return d + 1 == wr->height ? MT_LEAF_MIN : MT_INT_MIN;
+}
+
+/* mt_base: the shallowest depth the store builds new nodes for. */
+static unsigned mt_base(const struct mt_wr *wr)
+{
+	return wr->pub ? wr->pub : wr->top;
 }
 
 static void mt_pc_add(struct mt_wr *wr, unsigned d, struct mt_node *n, uint64_t min,
@@ -265,6 +278,26 @@ static bool mt_plan_counts(struct mt_wr *wr, struct mt_seq *s)
 	return true;
 }
 
+/* mt_plan_inplace: the deepest depth p >= 1 whose span, and every span
+ * above it, is one old node, and which is rebuilt as one node: that node
+ * keeps its bounds, so only it and what is below it are new; the parent just
+ * gets a new child pointer and gap word, in place. 0 if there is none (the
+ * root itself changes). */
+static unsigned mt_plan_inplace(struct mt_wr *wr)
+{
+	uint64_t min, max;
+	unsigned p = 0;
+
+	for (unsigned d = 0; d < wr->height; d++) {
+		mt_wdescend(wr, wr->smin[d], d, &min, &max);
+		if (max != wr->smax[d])
+			break;	/* this span and those below: several nodes */
+		if (d && wr->k[d] == 1)
+			p = d;
+	}
+	return p;
+}
+
 /* mt_plan: decide spans, counts and the new shape; allocates nothing. */
 static void mt_plan(struct mt_wr *wr)
 {
@@ -288,6 +321,7 @@ again:
 	wr->grow = wr->top == 0 && wr->k[0] > 1;
 	/* One leaf item with everything above collapsed: the whole space. */
 	wr->empty = wr->top + 1 == wr->height && wr->cnt[wr->top] == 1 && !wr->entry;
+	wr->pub = wr->grow || wr->empty || wr->top ? 0 : mt_plan_inplace(wr);
 }
 
 /* mt_pool_fill: get every node the plan needs; -ENOMEM (nothing taken). */
@@ -296,7 +330,7 @@ static int mt_pool_fill(struct mt_wr *wr)
 	unsigned need = wr->grow;
 
 	if (!wr->empty)
-		for (unsigned d = wr->top; d < wr->height; d++)
+		for (unsigned d = mt_base(wr); d < wr->height; d++)
 			need += wr->k[d];
 	KASSERT(need <= ARRAY_SIZE(wr->pool), "mt_pool_fill: %u nodes", need);
 	wr->npool = need;
@@ -356,8 +390,9 @@ static unsigned mt_split(struct mt_wr *wr, unsigned d, const struct mt_seq *s,
 	return k;
 }
 
-/* mt_build: build the new nodes bottom-up; returns the new root. */
-static struct mt_node *mt_build(struct mt_wr *wr)
+/* mt_build: build the new nodes bottom-up; returns the new root, or with
+ * wr->pub the new node of that depth (its largest gap in *gap). */
+static struct mt_node *mt_build(struct mt_wr *wr, uint64_t *gap)
 {
 	struct mt_item below[MT_SPLIT_MAX];
 	struct mt_seq s;
@@ -366,10 +401,11 @@ static struct mt_node *mt_build(struct mt_wr *wr)
 
 	if (wr->empty)
 		return NULL;
-	for (unsigned d = wr->height; d-- > wr->top;) {
+	for (unsigned d = wr->height; d-- > mt_base(wr);) {
 		mt_level_seq(wr, d, &s, below, nb);
 		nb = mt_split(wr, d, &s, below);
 	}
+	*gap = below[0].gap;
 	if (!wr->grow)
 		return below[0].ptr;
 	root = wr->pool[wr->used++];
@@ -377,16 +413,17 @@ static struct mt_node *mt_build(struct mt_wr *wr)
 	return root;
 }
 
-/* mt_retire: after the new root is published, kill every node of the old
- * spans, deepest first (a walk to depth d only reads depths < d, which are
- * not yet overlaid), and free them all after one grace period. */
+/* mt_retire: after the new root (or node of depth pub) is published, kill
+ * every node of the old spans from depth pub down, deepest first (a walk to
+ * depth d only reads depths < d, which are not yet overlaid), and free them
+ * all after one grace period. */
 static void mt_retire(struct mt_wr *wr)
 {
 	struct mt_node *chain = NULL, *n;
 	unsigned long count = 0;
 	uint64_t min, max;
 
-	for (unsigned d = wr->height; d-- > 0;) {
+	for (unsigned d = wr->height; d-- > wr->pub;) {
 		uint64_t x = wr->smin[d];
 
 		for (;;) {
@@ -401,12 +438,34 @@ static void mt_retire(struct mt_wr *wr)
 	mt_free_chain(wr->mt, chain, count);
 }
 
+/* mt_publish_inplace: replace the old node of depth wr->pub by fresh (same
+ * bounds) in its parent, fix the gaps above, and leave the old node as the
+ * only way mt_retire finds the old nodes below it (the cached ancestors now
+ * lead to the new ones). */
+static void mt_publish_inplace(struct mt_wr *wr, struct mt_node *fresh, uint64_t gap)
+{
+	struct mt_node *path[MT_MAX_HEIGHT], *old;
+	unsigned off[MT_MAX_HEIGHT], p = wr->pub;
+	uint64_t x = wr->smin[p], min, max;
+
+	for (unsigned d = 0; d < p; d++) {
+		path[d] = mt_wdescend(wr, x, d, &min, &max);
+		off[d] = mt_slot_find(path[d], x);
+	}
+	old = mt_wdescend(wr, x, p, &min, &max);
+	mt_replace_child(wr->mt, path, off, p, fresh, gap);
+	for (unsigned d = 0; d < p; d++)
+		wr->pcn[d] = 0;
+	mt_pc_add(wr, p, old, min, max);
+}
+
 /* mt_store_general: any store into a non-empty tree (see the top of this
  * file). 0 or -ENOMEM with the tree and the reservation unchanged. */
 int mt_store_general(struct maple_tree *mt, uint64_t first, uint64_t last, void *entry)
 {
 	struct mt_wr wr;	/* ~3 KiB; plan and build add ~1.7 KiB each */
 	struct mt_node *root;
+	uint64_t gap;
 	int err;
 
 	wr.mt = mt;
@@ -427,12 +486,19 @@ int mt_store_general(struct maple_tree *mt, uint64_t first, uint64_t last, void 
 	err = mt_pool_fill(&wr);
 	if (err)
 		return err;
-	root = mt_build(&wr);
+	/* Point of no return: from here on the store only writes. */
+	root = mt_build(&wr, &gap);
 	KASSERT(wr.used == wr.npool, "mt_store_general: used %u of %u nodes", wr.used, wr.npool);
-	DEBUG_YIELD();
-	mt->height = wr.empty ? 0 : wr.grow ? wr.height + 1 : wr.height - wr.top;
-	rcu_assign_pointer(mt->root, root);
-	DEBUG_YIELD();
+	if (wr.pub) {
+		mt_publish_inplace(&wr, root, gap);
+		mt->st_inner++;
+	} else {
+		DEBUG_YIELD();
+		mt->height = wr.empty ? 0 : wr.grow ? wr.height + 1 : wr.height - wr.top;
+		rcu_assign_pointer(mt->root, root);
+		DEBUG_YIELD();
+		mt->st_root++;
+	}
 	mt_retire(&wr);
 	return 0;
 }

@@ -10,6 +10,11 @@
  * found (find/seek/next/prev, exact range), that a flip range always shows one
  * of its two entries (never a hole), and that gap search never returns space
  * overlapping a stable range. Schedule perturbation is on (DEBUG_YIELD).
+ * Every way a store is published is exercised and counted (mt.h st_*): flip
+ * overwrites are in-place slot stores, most churn replaces one leaf in its
+ * parent, splits and merges replace a subtree below the root, bursts replace
+ * the root; stable ranges share leaves and parents with the churn, so a
+ * reader checking them walks nodes the writer is updating in place.
  * Retired nodes are either reused by the tree after their grace period or,
  * when the writer calls mt_shrink (every other round), freed by env_free,
  * which poisons them (and ASan catches any later access). Bounded by
@@ -157,7 +162,7 @@ static int writer_step(uint64_t *s, uint64_t id)
 		return writer_burst(s, i, id);
 	if (r < 20 && i < NFLIP)
 		return mt_store(&tree, flip_base(i), flip_base(i) + STABLE_LEN - 1,
-				flip_val(i, (int)(id & 1)));
+				flip_val(i, (int)(rnd(s) & 1)));
 	churn_range(s, i, &f, &l);
 	if (r < 50) {
 		int ret = mt_insert(&tree, f, l, churn_val(id));
@@ -203,6 +208,10 @@ KTEST(mt_torture_rcu)
 	debug_yield_enable(0);
 	printf("# %" PRIu64 " writes, %lu reader checks, height %u, %lu nodes\n", ops,
 	       reader_checks, tree.height, mt_node_count(&tree));
+	printf("# published: %lu value in place, %lu leaf in place, %lu subtree in place, "
+	       "%lu new root\n", tree.st_value, tree.st_leaf, tree.st_inner, tree.st_root);
+	KT_CHECK(tree.st_value && tree.st_leaf && tree.st_inner && tree.st_root,
+		 "a publication path was not exercised");
 	KT_CHECK(!err, "writer error %d", err);
 	KT_CHECK(mt_validate(&tree) == 0, "final validate");
 	KT_CHECK(reader_errors == 0, "%lu reader violations", reader_errors);

@@ -1,0 +1,208 @@
+/*
+ * tests/host/mt_inplace.c - the in-place store paths of the range tree.
+ *
+ * Each test builds a tree of height >= 3 and drives one publication path:
+ *   value  one slot's value changes, no pivot: stored in place, no allocation
+ *   leaf   one leaf rebuilt with the same bounds: published into its parent
+ *   inner  a leaf splits/merges under a non-root parent: the parent's new
+ *          copy is published into the grandparent, the root stays
+ * and checks, besides the answers and mt_validate (exact gap metadata), that
+ * the root pointer did not move, which statistics counter moved, how many
+ * nodes the store allocated, and that a failed allocation changes nothing
+ * (the in-place write comes after the point of no return).
+ */
+#include "tests/ktest.h"
+#include "mm/mt.h"
+#include "sync/rcu.h"
+#include "sync/host/hostcpu.h"
+#include "sync/host/alloc_inject.h"
+#include <inttypes.h>
+
+#define NR	3000
+#define STRIDE	0x3000ull
+
+static void *val(uint64_t i) { return (void *)(uintptr_t)(0x1000 + i * 8); }
+static uint64_t first_of(uint64_t i) { return 0x100000 + i * STRIDE; }
+static uint64_t last_of(uint64_t i) { return first_of(i) + 0xfff; }
+
+/* build: NR ranges of one page, two-page gaps between them; then make every
+ * node of the next store come from env_alloc (no recycled, reserved ones). */
+static int build(struct maple_tree *mt)
+{
+	mt_init(mt);
+	for (uint64_t i = 0; i < NR; i++)
+		if (mt_insert(mt, first_of(i), last_of(i), val(i)))
+			return -1;
+	return mt_validate(mt) ? -1 : 0;
+}
+
+static void drain(struct maple_tree *mt)
+{
+	rcu_barrier();
+	mt_shrink(mt);
+	mt_reserve_release(mt);
+}
+
+static void teardown(struct maple_tree *mt, uint64_t live0)
+{
+	mt_destroy(mt);
+	rcu_barrier();
+	KT_CHECK(alloc_inject_live() == live0, "leak: %" PRIu64 " live, was %" PRIu64,
+		 alloc_inject_live(), live0);
+}
+
+KTEST(mt_inplace_value)
+{
+	uint64_t live0 = alloc_inject_live(), i = NR / 2, a, b;
+	struct maple_tree mt;
+	struct mt_node *root;
+	struct mt_range r;
+	unsigned long nodes, st;
+
+	KT_REQUIRE(build(&mt) == 0 && mt.height >= 3, "build (height %u)", mt.height);
+	drain(&mt);
+	root = mt.root;
+	nodes = mt_node_count(&mt);
+	st = mt.st_value;
+	/* Same range, other entry: no allocation may even be tried. */
+	alloc_inject_fail_nth(0);
+	KT_CHECK(mt_store(&mt, first_of(i), last_of(i), val(i + NR)) == 0, "overwrite");
+	KT_CHECK(!alloc_inject_fired(), "overwrite allocated");
+	alloc_inject_disarm();
+	KT_CHECK(mt_find(&mt, first_of(i) + 5, &r) == val(i + NR) && r.first == first_of(i) &&
+		 r.last == last_of(i), "overwritten entry");
+	/* Fill one gap exactly (NULL -> entry), then erase it again (entry ->
+	 * NULL between two entries): both in place, gap metadata updated. */
+	a = last_of(i) + 1;
+	b = first_of(i + 1) - 1;
+	alloc_inject_fail_nth(0);
+	KT_CHECK(mt_store(&mt, a, b, val(7)) == 0 && mt_validate(&mt) == 0, "fill gap");
+	KT_CHECK(mt_store(&mt, first_of(i + 1), last_of(i + 1), val(8)) == 0, "overwrite next");
+	KT_CHECK(mt_erase(&mt, a, b) == 0 && mt_validate(&mt) == 0, "erase between entries");
+	KT_CHECK(!alloc_inject_fired(), "value stores allocated");
+	alloc_inject_disarm();
+	KT_CHECK(mt_find(&mt, a, NULL) == NULL && mt_find(&mt, b, NULL) == NULL &&
+		 mt_seek(&mt, a, &r) == val(8) && r.first == b + 1, "gap back");
+	KT_CHECK(mt.root == root && mt_node_count(&mt) == nodes, "root or node count moved");
+	KT_CHECK(mt.st_value == st + 4, "st_value %lu, expected %lu", mt.st_value, st + 4);
+	KT_CHECK(mt_validate(&mt) == 0, "valid");
+	teardown(&mt, live0);
+}
+
+/* One page inserted into the middle of a gap: the leaf gains two slots. */
+KTEST(mt_inplace_leaf)
+{
+	uint64_t live0 = alloc_inject_live(), i = NR / 3, x = last_of(i) + 0x1000;
+	struct maple_tree mt;
+	struct mt_node *root;
+	struct mt_range r;
+	unsigned long nodes, st;
+	int ret;
+
+	KT_REQUIRE(build(&mt) == 0, "build");
+	drain(&mt);
+	root = mt.root;
+	nodes = mt_node_count(&mt);
+	st = mt.st_leaf;
+	alloc_inject_fail_nth(0);
+	ret = mt_insert(&mt, x, x + 0xff, val(9));
+	alloc_inject_disarm();
+	KT_CHECK(ret == -ENOMEM && alloc_inject_fired(), "failed insert: %d", ret);
+	KT_CHECK(!mt_find(&mt, x, NULL) && mt.root == root && mt.st_leaf == st &&
+		 mt_node_count(&mt) == nodes && mt_validate(&mt) == 0, "failure changed the tree");
+	alloc_inject_fail_nth(1);	/* the second allocation: must not be asked */
+	KT_CHECK(mt_insert(&mt, x, x + 0xff, val(9)) == 0, "insert");
+	KT_CHECK(!alloc_inject_fired(), "a one-leaf store allocated more than one node");
+	alloc_inject_disarm();
+	KT_CHECK(mt_find(&mt, x + 3, &r) == val(9) && r.first == x, "inserted");
+	KT_CHECK(mt.root == root && mt.st_leaf == st + 1 && mt_node_count(&mt) == nodes,
+		 "root moved, or st_leaf %lu / nodes %lu", mt.st_leaf, mt_node_count(&mt));
+	KT_CHECK(mt_erase(&mt, x, x + 0xff) == 0 && mt.st_leaf == st + 2, "erase back");
+	KT_CHECK(mt.root == root && mt_validate(&mt) == 0, "valid");
+	teardown(&mt, live0);
+}
+
+/* Many small ranges into one gap: the leaf overflows and splits, its parent
+ * gets a child more; the parent is not the root (height >= 3), so the new
+ * parent is published into the grandparent and the root stays. Erasing them
+ * merges the leaves back, the same way. */
+KTEST(mt_inplace_inner)
+{
+	uint64_t live0 = alloc_inject_live(), i = NR / 4, x = last_of(i) + 1;
+	unsigned long st_inner, st_root;
+	struct maple_tree mt;
+	struct mt_node *root;
+	int err = 0;
+
+	KT_REQUIRE(build(&mt) == 0 && mt.height >= 3, "build (height %u)", mt.height);
+	root = mt.root;
+	st_inner = mt.st_inner;
+	st_root = mt.st_root;
+	for (uint64_t k = 0; k < 32 && !err; k++)
+		err = mt_insert(&mt, x + k * 0x40, x + k * 0x40 + 0x1f, val(100 + k));
+	KT_CHECK(!err && mt_validate(&mt) == 0, "inserts: %d", err);
+	KT_CHECK(mt.st_inner > st_inner, "no split was published in place");
+	err = mt_erase(&mt, x, x + 32 * 0x40);
+	KT_CHECK(!err && mt_validate(&mt) == 0, "erase: %d", err);
+	KT_CHECK(mt.root == root && mt.st_root == st_root,
+		 "the root was replaced %lu times", mt.st_root - st_root);
+	for (uint64_t k = 0; k < NR; k += 97)
+		KT_CHECK(mt_find(&mt, first_of(k), NULL) == val(k), "range %" PRIu64, k);
+	teardown(&mt, live0);
+}
+
+/* inject_insert: insert [f, l] with the k-th allocation failing for k = 0,
+ * 1, ... until it succeeds; every failure must leave the tree as it was.
+ * Returns the allocations the insert needed, or -1. */
+static int inject_insert(struct maple_tree *mt, uint64_t f, uint64_t l, void *e)
+{
+	struct mt_node *root = mt->root;
+
+	for (int k = 0; k < 64; k++) {
+		unsigned long nodes;
+		int ret;
+
+		drain(mt);
+		nodes = mt_node_count(mt);
+		alloc_inject_fail_nth(k);
+		ret = mt_insert(mt, f, l, e);
+		alloc_inject_disarm();
+		if (!alloc_inject_fired())
+			return ret ? -1 : k;
+		KT_CHECK(ret == -ENOMEM && !mt_find(mt, f, NULL) && mt->root == root &&
+			 mt_node_count(mt) == nodes && mt_validate(mt) == 0,
+			 "k=%d: failure changed the tree (%d)", k, ret);
+		if (ktest_cur_failed)
+			return -1;
+	}
+	return -1;
+}
+
+/* The general path under failure injection: small ranges go into one gap
+ * until its leaf splits in place (st_inner moves); every allocation of every
+ * insert fails once, cleanly. */
+KTEST(mt_inplace_inner_inject)
+{
+	uint64_t live0 = alloc_inject_live(), x = last_of(NR / 5) + 1;
+	struct maple_tree mt;
+	unsigned long st;
+	int split = 0, ret = 0;
+
+	KT_REQUIRE(build(&mt) == 0 && mt.height >= 3, "build");
+	for (uint64_t j = 0; j < 32 && ret >= 0 && !split; j++) {
+		st = mt.st_inner;
+		ret = inject_insert(&mt, x + j * 0x40, x + j * 0x40 + 0x1f, val(200 + j));
+		if (mt.st_inner > st)
+			split = ret;
+	}
+	KT_CHECK(ret >= 0, "an insert failed");
+	KT_CHECK(split >= 2, "no in-place split seen (or it took %d nodes)", split);
+	KT_CHECK(mt_validate(&mt) == 0, "valid");
+	teardown(&mt, live0);
+}
+
+int main(int argc, char **argv)
+{
+	hostcpu_register();
+	return ktest_main(argc, argv);
+}
