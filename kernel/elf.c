@@ -10,7 +10,8 @@
  *
  * The initial stack (System V x86_64 ABI, as Linux builds it):
  *   [argc][argv...][0][envp...][0][auxv pairs...][AT_NULL]  <- 16-aligned sp
- *   ... padding, 16 random bytes (AT_RANDOM), argument strings ... top
+ *   ... padding, 16 random bytes (AT_RANDOM), argv strings, envp strings,
+ *   the exec'd path (AT_EXECFN), 8 zero bytes ... top
  */
 #include "kernel/elf.h"
 #include "kernel/initramfs.h"
@@ -44,7 +45,7 @@ enum { AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_B
        AT_FLAGS = 8, AT_ENTRY = 9, AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14,
        AT_HWCAP = 16, AT_CLKTCK = 17, AT_SECURE = 23, AT_RANDOM = 25, AT_EXECFN = 31 };
 
-#define ELF_MAX_WORDS 64
+#define ELF_AUX_WORDS 34	/* the 17 pairs elf_auxv writes */
 
 struct elf_image {
 	struct initramfs_file f;
@@ -133,38 +134,11 @@ static int elf_map(struct mm *mm, struct elf_image *im)
 	return err;
 }
 
-/* elf_stack: map the stack and write argv/auxv (header comment); *sp out. */
-static int elf_stack(struct mm *mm, struct elf_image *im, char *const argv[], uint64_t *sp)
+/* elf_auxv: the auxiliary vector into w; the number of words. */
+static unsigned elf_auxv(uint64_t *w, const struct elf_image *im, uint64_t rnd, uint64_t execfn)
 {
-	uint64_t w[ELF_MAX_WORDS], uargv[PROC_MAX_ARGS], p = USER_STACK_TOP, out, rnd;
-	unsigned argc = 0, n = 0;
-	uint8_t bytes[16];
-	int err;
+	unsigned n = 0;
 
-	err = mm_mmap(mm, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE,
-		      PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, &out);
-	if (err)
-		return err;
-	for (; argv[argc] && argc < PROC_MAX_ARGS; argc++)
-		;
-	for (unsigned i = argc; i-- > 0;) {
-		size_t len = strlen(argv[i]) + 1;
-
-		p -= len;
-		if (copy_to_user(p, argv[i], len))
-			return -EFAULT;
-		uargv[i] = p;
-	}
-	random_bytes(bytes, sizeof(bytes));
-	p = (p - 16) & ~15ull;
-	rnd = p;
-	if (copy_to_user(rnd, bytes, 16))
-		return -EFAULT;
-	w[n++] = argc;
-	for (unsigned i = 0; i < argc; i++)
-		w[n++] = uargv[i];
-	w[n++] = 0;	/* end of argv */
-	w[n++] = 0;	/* empty envp */
 #define AUX(t, v) do { w[n++] = (t); w[n++] = (v); } while (0)
 	AUX(AT_PHDR, im->phdr_va);
 	AUX(AT_PHENT, sizeof(struct elf64_phdr));
@@ -181,17 +155,83 @@ static int elf_stack(struct mm *mm, struct elf_image *im, char *const argv[], ui
 	AUX(AT_CLKTCK, 100);
 	AUX(AT_SECURE, 0);
 	AUX(AT_RANDOM, rnd);
-	AUX(AT_EXECFN, argc ? uargv[0] : 0);
+	AUX(AT_EXECFN, execfn);
 	AUX(AT_NULL, 0);
 #undef AUX
-	p = (p - n * 8) & ~15ull;
-	if (copy_to_user(p, w, n * 8))
-		return -EFAULT;
-	*sp = p;
-	return 0;
+	KASSERT(n == ELF_AUX_WORDS, "elf_auxv: %u words", n);
+	return n;
 }
 
-int elf_exec(struct proc *p, const char *path, char *const argv[], uint64_t *entry,
+/* elf_strings: copy the exec'd path and s's strings below the stack top;
+ * their lowest address, or 0 if they do not fit in the stack. */
+static uint64_t elf_strings(const char *path, const struct exec_strs *s, uint64_t *execfn)
+{
+	size_t plen = strlen(path) + 1;
+	uint64_t p = USER_STACK_TOP - 8 - plen;	/* Linux leaves 8 zero bytes on top */
+
+	if (s->len > USER_STACK_SIZE / 2 || copy_to_user(p, path, plen))
+		return 0;
+	*execfn = p;
+	p -= s->len;
+	if (s->len && copy_to_user(p, s->buf, s->len))
+		return 0;
+	return p;
+}
+
+/* elf_vectors: argc, argv, envp and auxv into w (pointers into the copy of
+ * s's strings at ustr); the number of words. */
+static unsigned elf_vectors(uint64_t *w, const struct exec_strs *s, uint64_t ustr)
+{
+	unsigned n = 0;
+	size_t off = 0;
+
+	w[n++] = s->argc;
+	for (unsigned i = 0; i < s->argc + s->envc; i++) {
+		if (i == s->argc)
+			w[n++] = 0;	/* end of argv */
+		w[n++] = ustr + off;
+		off += strlen(s->buf + off) + 1;
+	}
+	if (!s->envc)
+		w[n++] = 0;	/* end of argv */
+	w[n++] = 0;		/* end of envp */
+	return n;
+}
+
+/* elf_stack: map the stack and build it (header comment); *sp out. */
+static int elf_stack(struct mm *mm, struct elf_image *im, const char *path,
+		     const struct exec_strs *s, uint64_t *sp)
+{
+	size_t nw = 3 + s->argc + s->envc + ELF_AUX_WORDS;
+	uint64_t *w, p, out, rnd, execfn, ustr;
+	uint8_t bytes[16];
+	unsigned n;
+	int err;
+
+	err = mm_mmap(mm, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE,
+		      PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, &out);
+	if (err)
+		return err;
+	if (!(ustr = elf_strings(path, s, &execfn)))
+		return -EFAULT;
+	random_bytes(bytes, sizeof(bytes));
+	rnd = p = (ustr - 16) & ~15ull;
+	if (copy_to_user(rnd, bytes, 16))
+		return -EFAULT;
+	w = env_alloc(nw * 8);
+	if (!w)
+		return -ENOMEM;
+	n = elf_vectors(w, s, ustr);
+	n += elf_auxv(w + n, im, rnd, execfn);
+	KASSERT(n == nw, "elf_stack: %u words, %zu expected", n, nw);
+	p = (p - n * 8) & ~15ull;
+	err = copy_to_user(p, w, n * 8);
+	env_free(w, nw * 8);
+	*sp = p;
+	return err;
+}
+
+int elf_exec(struct mm *mm, const char *path, const struct exec_strs *s, uint64_t *entry,
 	     uint64_t *sp)
 {
 	struct elf_image im;
@@ -200,12 +240,12 @@ int elf_exec(struct proc *p, const char *path, char *const argv[], uint64_t *ent
 	memset(&im, 0, sizeof(im));
 	if ((err = initramfs_lookup(path, &im.f)) || (err = elf_check(&im)))
 		return err;
-	if ((err = elf_map(p->mm, &im)) || (err = elf_stack(p->mm, &im, argv, sp)))
+	if ((err = elf_map(mm, &im)) || (err = elf_stack(mm, &im, path, s, sp)))
 		return err;
-	mm_lock_write(p->mm);
-	p->mm->brk_start = p->mm->brk = (im.brk + PAGE_SIZE - 1) & PAGE_MASK;
-	p->mm->mmap_base = USER_MMAP_BASE;
-	mm_unlock_write(p->mm);
+	mm_lock_write(mm);
+	mm->brk_start = mm->brk = (im.brk + PAGE_SIZE - 1) & PAGE_MASK;
+	mm->mmap_base = USER_MMAP_BASE;
+	mm_unlock_write(mm);
 	*entry = im.eh->entry + im.bias;
 	return 0;
 }

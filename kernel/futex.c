@@ -6,7 +6,7 @@
  * serialises "compare the word, then queue" against "dequeue and mark
  * woken", so a wake between a waiter's check and its sleep cannot be lost;
  * and a wait queue the sleepers block on until their own woken flag is set
- * (or the process is exiting, or the timeout passed).
+ * (or the thread must leave: proc_exiting, or the timeout passed).
  *
  * Synchronization table
  *   wait || wake (same bucket)   bucket mutex; woken flag (A)
@@ -101,17 +101,17 @@ static long futex_wait(struct proc *p, uint64_t uaddr, uint32_t val, uint64_t de
 	b->head = &w;
 	mutex_unlock(&b->lock);
 	if (deadline_ns == UINT64_MAX) {
-		wait_event(&b->wq, ck_pr_load_int(&w.woken) || ck_pr_load_int(&p->group_exit) ||
+		wait_event(&b->wq, ck_pr_load_int(&w.woken) || proc_exiting(p) ||
 				   futex_interrupted());
 	} else {
-		while (!ck_pr_load_int(&w.woken) && !ck_pr_load_int(&p->group_exit) &&
+		while (!ck_pr_load_int(&w.woken) && !proc_exiting(p) &&
 		       !futex_interrupted() && time_ns() < deadline_ns)
 			sched_sleep_ticks(1);
 	}
 	mutex_lock(&b->lock);
 	if (!ck_pr_load_int(&w.woken)) {
 		futex_unqueue(b, &w);
-		r = ck_pr_load_int(&p->group_exit) || futex_interrupted() ? -EINTR : -ETIMEDOUT_;
+		r = proc_exiting(p) || futex_interrupted() ? -EINTR : -ETIMEDOUT_;
 	}
 	mutex_unlock(&b->lock);
 	return r;

@@ -8,10 +8,12 @@
  * shootdowns and a grace period), marks the process dead and wakes the
  * waiter, who joins the thread and frees the process.
  *
- * Synchronization: proc_wq wakes waiters of every exit; p->dead is set
- * with a release store after everything the waiter reads.
+ * Synchronization: kernel/proc_internal.h (proc_tree_lock, proc_wq);
+ * p->dead is set with a release store after everything the waiter reads.
+ * Fork and vfork live in kernel/proc_fork.c, process groups and the
+ * process list walk in kernel/proc_group.c.
  */
-#include "kernel/proc.h"
+#include "kernel/proc_internal.h"
 #include "kernel/file.h"
 #include "kernel/elf.h"
 #include "kernel/futex.h"
@@ -25,7 +27,7 @@ void user_init(void);
 __attribute__((noreturn)) void user_return(struct trap_frame *tf);
 
 static int proc_next_pid = 1;	/* (A) */
-static struct waitq proc_wq;
+struct waitq proc_wq;
 static int proc_wq_ready;	/* (A) */
 static int proc_reaper_started;	/* (A) */
 
@@ -34,7 +36,7 @@ static void proc_reaper_main(void *arg);
 struct proc_start {
 	struct proc *p;
 	char path[64];
-	char *argv[PROC_MAX_ARGS + 1];
+	struct exec_strs args;	/* argv; the environment is empty */
 };
 
 /* proc_strlcpy: copy at most n-1 bytes of src and terminate. */
@@ -64,7 +66,8 @@ static void proc_user_main(void *arg)
 	int err;
 
 	user_adopt(&p->ut);
-	err = elf_exec(p, st->path, st->argv, &entry, &sp);
+	err = elf_exec(p->mm, st->path, &st->args, &entry, &sp);
+	exec_strs_free(&st->args);
 	env_free(st, sizeof(*st));
 	if (err) {
 		pr_err("proc %d: exec failed: %d\n", p->pid, err);
@@ -79,37 +82,43 @@ static void proc_user_main(void *arg)
 	user_return(&tf);
 }
 
-/* proc_alloc: a process on mm (NULL: a fresh one) with the console on fds
- * 0-2 (the caller may replace them). NULL on ENOMEM (mm is consumed). */
-struct proc *proc_alloc(const char *name, struct mm *mm)
+struct proc *proc_alloc(const char *name, struct mm_ref *ref)
 {
 	struct proc *p = env_alloc(sizeof(*p));
 
-	if (!p) {
-		if (mm)
-			mm_destroy(mm);
-		return NULL;
+	if (!ref) {
+		struct mm *mm = mm_create();
+
+		ref = mm ? mm_ref_new(mm) : NULL;
 	}
+	if (!p || !ref)
+		goto out_put;
 	memset(p, 0, sizeof(*p));
-	p->mm = mm ? mm : mm_create();
-	if (!p->mm)
-		goto out_free;
+	p->mmref = ref;
+	p->mm = ref->mm;
 	spin_init(&p->lock, "proc");
 	p->rlimit_as_max = ~0ull;	/* RLIM_INFINITY */
 	p->pid = ck_pr_faa_int(&proc_next_pid, 1);
+	p->pgid = p->pid;
 	p->ut.mm = p->mm;
 	p->ut.proc = p;
 	p->ut.tid = p->pid;
 	proc_strlcpy(p->name, name, sizeof(p->name));
 	if (file_console_open(p))
-		goto out_mm;
+		goto out_put;
 	return p;
 
-out_mm:
-	mm_destroy(p->mm);
-out_free:
+out_put:
+	if (ref)
+		mm_ref_put(ref);
 	env_free(p, sizeof(*p));
 	return NULL;
+}
+
+void proc_wq_init(void)
+{
+	if (!ck_pr_load_int(&proc_wq_ready) && !ck_pr_fas_int(&proc_wq_ready, 1))
+		waitq_init(&proc_wq, "proc_wq");
 }
 
 int proc_spawn(const char *path, char *const argv[], struct proc **out)
@@ -119,8 +128,7 @@ int proc_spawn(const char *path, char *const argv[], struct proc **out)
 	struct proc *p;
 	unsigned n = 0;
 
-	if (!ck_pr_load_int(&proc_wq_ready) && !ck_pr_fas_int(&proc_wq_ready, 1))
-		waitq_init(&proc_wq, "proc_wq");
+	proc_wq_init();
 	if (!ck_pr_fas_int(&proc_reaper_started, 1) &&
 	    !thread_create("reaper", proc_reaper_main, NULL, -1))
 		ck_pr_store_int(&proc_reaper_started, 0);	/* retried at the next spawn */
@@ -132,10 +140,9 @@ int proc_spawn(const char *path, char *const argv[], struct proc **out)
 		return -ENOMEM;
 	memset(st, 0, sizeof(*st));
 	proc_strlcpy(st->path, path, sizeof(st->path));
-	while (argv[n] && n < PROC_MAX_ARGS) {
-		st->argv[n] = argv[n];
-		n++;
-	}
+	for (; argv[n] && n < PROC_MAX_ARGS; n++)
+		if (exec_strs_add(&st->args, argv[n], false))
+			goto out_st;
 	p = proc_alloc(path, NULL);
 	if (!p)
 		goto out_st;
@@ -148,6 +155,7 @@ int proc_spawn(const char *path, char *const argv[], struct proc **out)
 	if (!p->thread)
 		goto out_pt;
 	proc_thread_link(p, pt, p->thread, &p->ut);
+	proc_publish(NULL, p);
 	*out = p;
 	return 0;
 
@@ -155,9 +163,10 @@ out_pt:
 	env_free(pt, sizeof(*pt));
 out_proc:
 	file_close_all(p);
-	mm_destroy(p->mm);
+	mm_ref_put(p->mmref);
 	env_free(p, sizeof(*p));
 out_st:
+	exec_strs_free(&st->args);
 	env_free(st, sizeof(*st));
 	return -ENOMEM;
 }
@@ -185,17 +194,8 @@ void proc_thread_link(struct proc *p, struct proc_thread *pt, struct thread *t,
 
 /* The process tree: parent/children links and the orphans the reaper
  * frees (their parent exited without waiting). */
-static struct spinlock proc_tree_lock = SPINLOCK_INITIALIZER("proc_tree");
+struct spinlock proc_tree_lock = SPINLOCK_INITIALIZER("proc_tree");
 static struct proc *proc_orphans;	/* (T) dead orphans, linked by sibling */
-
-void proc_adopt_child(struct proc *parent, struct proc *child)
-{
-	spin_lock(&proc_tree_lock);
-	child->parent = parent;
-	child->sibling = parent->children;
-	parent->children = child;
-	spin_unlock(&proc_tree_lock);
-}
 
 /* proc_reaper_main: free dead orphans, forever. */
 static void proc_reaper_main(void *arg)
@@ -212,17 +212,6 @@ static void proc_reaper_main(void *arg)
 		if (p)
 			(void)proc_wait(p, NULL);
 	}
-}
-
-struct proc *proc_find_child(int pid)
-{
-	struct proc *c;
-
-	spin_lock(&proc_tree_lock);
-	for (c = proc_self()->children; c && c->pid != pid; c = c->sibling)
-		;
-	spin_unlock(&proc_tree_lock);
-	return c;
 }
 
 /* proc_orphan_children: p is exiting: dead children go to the reaper,
@@ -250,8 +239,10 @@ static void proc_last_exit(struct proc *p)
 	bool reap;
 
 	file_close_all(p);
-	mm_destroy(p->mm);
+	proc_vfork_release(p);	/* a vfork child whose threads all exited */
+	mm_ref_put(p->mmref);
 	p->mm = NULL;
+	p->mmref = NULL;
 	proc_orphan_children(p);
 	spin_lock(&proc_tree_lock);
 	ck_pr_fence_store();	/* everything above before dead */
@@ -300,7 +291,7 @@ long proc_wait4(int pid, int *status, bool nohang)
 		if (c || !any || nohang)
 			break;
 		wait_event(&proc_wq, (c = proc_wait4_find(p, pid, &any)) != NULL || !any ||
-				     ck_pr_load_int(&p->group_exit));
+				     proc_exiting(p));
 		if (c || !any)
 			break;
 		return -EINTR;
@@ -310,67 +301,6 @@ long proc_wait4(int pid, int *status, bool nohang)
 	cpid = c->pid;
 	*status = proc_wait(c, NULL);
 	return cpid;
-}
-
-/* proc_fork_start: the forked child's thread: enter user mode on a copy
- * of the parent's syscall frame. */
-struct fork_start {
-	struct proc *p;
-	struct trap_frame tf;
-};
-
-static void proc_fork_main(void *arg)
-{
-	struct fork_start *fs = arg;
-	struct trap_frame tf = fs->tf;
-
-	user_adopt(&fs->p->ut);
-	env_free(fs, sizeof(*fs));
-	user_return(&tf);
-}
-
-long proc_fork(struct trap_frame *tf)
-{
-	struct proc *p = proc_self(), *c;
-	struct uthread *self = thread_self()->user;
-	struct fork_start *fs = env_alloc(sizeof(*fs));
-	struct proc_thread *pt = proc_thread_new();
-	struct mm *mm;
-	int err;
-
-	if (!fs || !pt || (err = mm_fork(p->mm, &mm)) || !(c = proc_alloc(p->name, mm)))
-		goto out_nomem;
-	for (int fd = 0; fd < PROC_NFILES; fd++) {	/* share the open files */
-		struct file *f = file_get(p, fd);
-
-		file_close(c, fd);
-		c->files[fd] = f;
-	}
-	memcpy(c->sigact, p->sigact, sizeof(c->sigact));
-	c->rlimit_as_max = p->rlimit_as_max;
-	c->ut.fsbase = self->fsbase;
-	c->ut.sigmask = self->sigmask;
-	__asm__ volatile("fxsave64 %0" : "=m"(c->ut.fpu));
-	c->ut.fpu_saved = true;
-	c->nthreads = 1;
-	fs->p = c;
-	fs->tf = *tf;
-	fs->tf.rax = 0;
-	c->thread = thread_create(c->name, proc_fork_main, fs, -1);
-	if (!c->thread)
-		goto out_child;
-	proc_thread_link(c, pt, c->thread, &c->ut);
-	proc_adopt_child(p, c);		/* if it already died, wait4 finds it dead */
-	return c->pid;
-
-out_child:
-	file_close_all(c);
-	mm_destroy(c->mm);
-	env_free(c, sizeof(*c));
-out_nomem:
-	env_free(fs, sizeof(*fs));
-	env_free(pt, sizeof(*pt));
-	return -ENOMEM;
 }
 
 void proc_thread_exit(void)
@@ -385,8 +315,13 @@ void proc_thread_exit(void)
 			futex_wake(p->mm, ut->clear_tid, 1);
 	}
 	user_adopt(NULL);	/* off the mm before it can be destroyed */
+	ck_pr_store_int(&ut->exited, 1);
+	if (ut == &p->ut)
+		proc_vfork_release(p);	/* the vfork'd thread itself ended */
 	if (ck_pr_faa_int(&p->nthreads, -1) == 1)
 		proc_last_exit(p);
+	else if (ck_pr_load_ptr(&p->zap_except))
+		waitq_wake_all(&proc_wq);	/* an exec waits for us */
 	thread_exit();
 }
 
@@ -398,6 +333,7 @@ void proc_exit(int status)
 	if (ck_pr_cas_int(&p->group_exit, 0, 1))
 		ck_pr_store_int(&p->exit_status, status);
 	futex_wake_all(p->mm);	/* waiters see group_exit and leave */
+	waitq_wake_all(&proc_wq);	/* so do our wait4 and vfork sleepers */
 	proc_thread_exit();
 }
 
@@ -406,11 +342,35 @@ void proc_kick_waiters(void)
 	waitq_wake_all(&proc_wq);
 }
 
+bool proc_exiting(struct proc *p)
+{
+	struct uthread *z = ck_pr_load_ptr(&p->zap_except);
+
+	return ck_pr_load_int(&p->group_exit) || (z && z != thread_self()->user);
+}
+
+/* proc_zap_others: see kernel/proc.h. The other threads notice at their
+ * next return to user mode (a tick at the latest), in futex and wait4
+ * sleeps, and in a vfork wait; each one's exit wakes proc_wq. */
+int proc_zap_others(struct proc *p, struct uthread *self)
+{
+	if (ck_pr_load_int(&p->nthreads) == 1)
+		return 0;
+	if (!ck_pr_cas_ptr(&p->zap_except, NULL, self))
+		return -EINTR;	/* another thread is exec'ing: we leave */
+	futex_wake_all(p->mm);
+	waitq_wake_all(&proc_wq);
+	wait_event(&proc_wq, ck_pr_load_int(&p->nthreads) == 1 ||
+			     ck_pr_load_int(&p->group_exit));
+	ck_pr_store_ptr(&p->zap_except, NULL);
+	return ck_pr_load_int(&p->nthreads) == 1 && !ck_pr_load_int(&p->group_exit) ? 0 : -EINTR;
+}
+
 void proc_check_exit(void)
 {
 	struct proc *p = proc_self();
 
-	if (p && ck_pr_load_int(&p->group_exit)) {
+	if (p && proc_exiting(p)) {
 		irq_enable();
 		proc_thread_exit();
 	}
@@ -433,6 +393,7 @@ int proc_wait(struct proc *p, char *tap)
 	int status;
 
 	wait_event(&proc_wq, ck_pr_load_int(&p->dead));
+	proc_unpublish(p);
 	while (p->threads) {
 		struct proc_thread *pt = p->threads;
 

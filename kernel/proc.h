@@ -23,11 +23,15 @@ struct uthread {
 	struct proc *proc;	/* (C) NULL for a kernel thread borrowing an mm */
 	uint64_t fsbase;	/* (O) user FS base (arch_prctl) */
 	uint64_t clear_tid;	/* (O) set_tid_address: user address, 0 if none */
-	int tid;		/* (C) */
+	int tid;		/* (C); exec's de_thread sets the pid (proc lock) */
 	uint64_t sigmask;	/* (O) blocked signals, bit sig-1 */
 	uint64_t pending;	/* (A) signals sent to this thread, not yet taken */
 	struct trap_frame *tf;	/* (O) user frame of the syscall in progress */
 	bool fpu_saved;		/* (O) fpu holds its state (else: reset state) */
+	int exited;		/* (A) 1 once the thread left for good */
+	uint64_t sas_sp;	/* (O) sigaltstack base; 0 with sas_size 0: none */
+	uint64_t sas_size;	/* (O) */
+	uint32_t sas_flags;	/* (O) SS_AUTODISARM as set by the user */
 	uint8_t fpu[512] __attribute__((aligned(16)));	/* (O) FXSAVE area while
 						 * off CPU (the kernel never uses the FPU) */
 };
@@ -57,9 +61,25 @@ struct proc_thread {
 	struct proc_thread *next;	/* (L) */
 };
 
+/*
+ * struct mm_ref - an address space and how many processes use it: one,
+ * except while a CLONE_VM child (vfork) borrows its parent's. The last
+ * mm_ref_put destroys the mm; each user must have left it (user_adopt)
+ * before its put (mm_destroy's contract: no CPU runs it).
+ */
+struct mm_ref {
+	struct mm *mm;		/* (C) */
+	int users;		/* (A) */
+};
+
+struct vfork_done;
+
 struct proc {
 	int pid;			/* (C) */
-	struct mm *mm;			/* (C) until the last thread exits */
+	int pgid;			/* (T) process group (inherited at fork) */
+	struct mm *mm;			/* (C) until exec or the last thread exits;
+					 * written by the only thread left */
+	struct mm_ref *mmref;		/* (C) as mm; mmref->mm == mm */
 	struct thread *thread;		/* (C) its first thread */
 	struct uthread ut;		/* (C) the first thread's user state */
 	struct spinlock lock;
@@ -70,6 +90,11 @@ struct proc {
 	struct proc *children;		/* (T) forked children not yet reaped */
 	struct proc *sibling;		/* (T) */
 	bool orphan;			/* (T) no one will wait: the reaper frees it */
+	bool execed;			/* (T) ran execve (setpgid by the parent: EACCES) */
+	struct proc *all_next;		/* (T) proc_all list: started, not yet freed */
+	struct vfork_done *vfork_done;	/* (T) the parent sleeping in vfork, or NULL */
+	struct uthread *zap_except;	/* (A) execve of a threaded process: every
+					 * other thread leaves (de_thread) */
 	uint64_t rlimit_as_max;		/* (M of mm) RLIMIT_AS hard limit */
 	struct file *files[PROC_NFILES];	/* (L) */
 	int exit_status;		/* (A) wait status, valid once dead */
@@ -99,8 +124,10 @@ __attribute__((noreturn)) void proc_thread_exit(void);
 struct proc_thread *proc_thread_new(void);
 void proc_thread_link(struct proc *p, struct proc_thread *pt, struct thread *t,
 		      struct uthread *ut);
-/* proc_check_exit: on the way back to user mode: leave if the process is
- * exiting. */
+/* proc_exiting: the calling thread (of p) must leave: the process is
+ * exiting, or another of its threads is exec'ing. */
+bool proc_exiting(struct proc *p);
+/* proc_check_exit: on the way back to user mode: leave if proc_exiting. */
 void proc_check_exit(void);
 /* proc_kick_waiters: wake every wait4 sleeper to re-check (a kill). */
 void proc_kick_waiters(void);
@@ -108,19 +135,45 @@ void proc_kick_waiters(void);
  * (interrupts off, returning to user mode). */
 void proc_return_work(struct trap_frame *tf);
 int proc_alloc_tid(void);
-/* proc_find_child: the calling process's unreaped child pid, or NULL. */
-struct proc *proc_find_child(int pid);
-/* proc_fork: a copy of the calling process (copy-on-write address space,
- * the same open files, dispositions and mask) whose thread returns to user
- * mode from tf with RAX 0; the child's pid or negative errno. */
-long proc_fork(struct trap_frame *tf);
+/* proc_fork: a copy of the calling process (the same open files,
+ * dispositions, mask and alternate signal stack) whose thread returns to
+ * user mode from tf with RAX 0 (on newsp if nonzero). Its address space is
+ * a copy-on-write copy, or with CLONE_VM the caller's own (shared, mm_ref).
+ * With CLONE_VFORK the caller sleeps until the child execs or exits (or the
+ * caller's process is exiting). The child's pid or negative errno. */
+long proc_fork(struct trap_frame *tf, uint64_t flags, uint64_t newsp);
+/* proc_vfork_release: p (a vfork child) no longer uses its parent's
+ * address space (exec, exit): wake the parent. Idempotent. */
+void proc_vfork_release(struct proc *p);
+/* proc_zap_others: execve's de_thread: make every other thread of the
+ * caller's process leave and wait until they did; 0, or -EINTR if the
+ * process is exiting (or another thread won the race to exec). */
+int proc_zap_others(struct proc *p, struct uthread *self);
+/* proc_find_get / proc iteration for kill: see kernel/proc.c. */
+typedef int (*proc_visit_fn)(struct proc *p, void *arg);
+/* proc_for_each: call fn on every started, not yet reaped process (under
+ * the process tree lock: fn must not sleep); the sum of fn's results. */
+int proc_for_each(proc_visit_fn fn, void *arg);
+/* proc_set_pgid: setpgid(2) semantics; 0 or negative errno. */
+long proc_set_pgid(int pid, int pgid);
+/* proc_get_pgid: getpgid(2): pgid of pid (0: caller) or -ESRCH. */
+long proc_get_pgid(int pid);
+
+/* mm_ref (kernel/proc_mm.c): a new reference of one user to mm (NULL on
+ * ENOMEM: mm is destroyed then), get, put (the last destroys the mm). */
+struct mm_ref *mm_ref_new(struct mm *mm);
+void mm_ref_get(struct mm_ref *r);
+void mm_ref_put(struct mm_ref *r);
 /* proc_wait4: wait for a child (pid or -1) to exit and reap it; its pid (0
  * with nohang and none ready), status out; -ECHILD, -EINTR. */
 long proc_wait4(int pid, int *status, bool nohang);
-struct proc *proc_alloc(const char *name, struct mm *mm);
+/* proc_alloc: a process using ref's mm (NULL: a fresh one), consuming the
+ * reference (also on failure: NULL on ENOMEM). */
+struct proc *proc_alloc(const char *name, struct mm_ref *ref);
+/* proc_publish: p is started: visible to kill and the process tree, a
+ * child of parent (NULL: spawned by the kernel). */
+void proc_publish(struct proc *parent, struct proc *p);
 void proc_free(struct proc *p);
-void proc_adopt_child(struct proc *parent, struct proc *child);
-void proc_start_thread(struct proc *p, struct trap_frame *tf);
 __attribute__((noreturn)) void proc_exit_signal(int sig);
 struct proc *proc_self(void);
 

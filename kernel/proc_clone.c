@@ -3,9 +3,9 @@
  * asks for): a new kernel thread in the same process and address space,
  * starting in user mode on the caller's syscall frame with RAX 0 and the
  * new stack, TLS and tid bookkeeping that the flags request; a clone that
- * shares nothing is fork (kernel/proc.c). Also fork, vfork (as fork: the
- * parent is not suspended, which programs cannot tell apart except by
- * timing) and wait4.
+ * shares nothing is fork, and one with CLONE_VM and/or CLONE_VFORK but no
+ * CLONE_THREAD is a process sharing or borrowing the address space
+ * (kernel/proc_fork.c). Also fork, vfork and wait4.
  */
 #include "kernel/syscall.h"
 #include "kernel/sched.h"
@@ -16,6 +16,7 @@
 #define CLONE_FS		0x00000200
 #define CLONE_FILES		0x00000400
 #define CLONE_SIGHAND		0x00000800
+#define CLONE_VFORK		0x00004000
 #define CLONE_THREAD		0x00010000
 #define CLONE_SYSVSEM		0x00040000
 #define CLONE_SETTLS		0x00080000
@@ -74,8 +75,8 @@ long sys_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uint64_t chi
 	struct thread *t;
 	int tid;
 
-	if (!(flags & ~0xffull) && (!newsp || newsp == self->tf->rsp))
-		return proc_fork(self->tf);	/* fork: SIGCHLD (or 0) only */
+	if (!(flags & ~(uint64_t)(CLONE_VM | CLONE_VFORK | 0xff)))	/* a process */
+		return proc_fork(self->tf, flags & (CLONE_VM | CLONE_VFORK), newsp);
 	if ((flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS)
 		return -EINVAL;	/* partial sharing is not supported */
 	if ((flags & ~(uint64_t)CLONE_KNOWN) || (flags & 0xff) || (tls >= USER_VA_END))
@@ -127,7 +128,13 @@ long sys_exit_thread(uint64_t code, uint64_t a1, uint64_t a2, uint64_t a3, uint6
 
 long sys_fork(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
-	return proc_fork(thread_self()->user->tf);
+	return proc_fork(thread_self()->user->tf, 0, 0);
+}
+
+/* sys_vfork: clone(CLONE_VM | CLONE_VFORK | SIGCHLD) on the same stack. */
+long sys_vfork(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	return proc_fork(thread_self()->user->tf, CLONE_VM | CLONE_VFORK, 0);
 }
 
 long sys_wait4(uint64_t pid, uint64_t ustatus, uint64_t options, uint64_t urusage,

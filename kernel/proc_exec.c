@@ -1,62 +1,64 @@
 /*
  * kernel/proc_exec.c - execve(2): replace the calling process's image.
  *
- * The new image is built in a fresh address space that the thread adopts
- * first (the loader writes the stack through copy_to_user), so a failure
- * (missing file, bad ELF, no memory) switches back and returns the error
- * with the old image intact; only after success is the old mm destroyed.
- * Kept: pid, open files, ignored signals, the signal mask. Reset: handlers
- * (to SIG_DFL), TLS, FPU state, clear_tid. Only a single-threaded process
- * may exec (-EBUSY otherwise; Linux would kill the other threads first).
- * The environment is not passed (the new image gets an empty envp).
+ * Order (Linux's): copy the path, argv and envp in (kernel/proc_args.c:
+ * -EFAULT, -E2BIG); build the new image in a fresh address space that only
+ * the calling thread adopts (the loader writes the stack through
+ * copy_to_user; the process's other threads keep running in the old one),
+ * so a failure (missing file, bad ELF, no memory) switches back and
+ * returns the error with the old image intact. Then de_thread: every other
+ * thread leaves (proc_zap_others) and the caller takes over the
+ * thread-group leader's id (tid == pid). Only then is the new mm published
+ * as the process's and the old reference dropped (a vfork parent may still
+ * hold it); a vfork parent is released.
+ * Kept: pid, open files, ignored signals, the signal mask, pending
+ * signals. Reset: handlers (to SIG_DFL), TLS, FPU state, clear_tid, the
+ * alternate signal stack.
  */
-#include "kernel/syscall.h"
+#include "kernel/proc_internal.h"
 #include "kernel/elf.h"
-#include "kernel/sched.h"
 #include "arch/cpu.h"
 
-#define EXEC_ARG_MAX 256
-#define ENAMETOOLONG_ 36
-#define E2BIG_ 7
+#define EXEC_PATH_MAX 256
 
-struct exec_args {
-	char path[EXEC_ARG_MAX];
-	char strs[PROC_MAX_ARGS][EXEC_ARG_MAX];
-	char *argv[PROC_MAX_ARGS + 1];
-};
-
-/* exec_copy_args: path and argv from user memory; 0 or negative errno. */
-static long exec_copy_args(struct exec_args *a, uint64_t upath, uint64_t uargv)
+/* exec_copy_in: path, argv and envp from user memory; 0 or negative errno. */
+static long exec_copy_in(char *path, struct exec_strs *s, uint64_t upath, uint64_t uargv,
+			 uint64_t uenvp)
 {
-	long r = strncpy_from_user(a->path, upath, sizeof(a->path));
-	unsigned n = 0;
+	long r = strncpy_from_user(path, upath, EXEC_PATH_MAX);
 
 	if (r < 0)
 		return r;
-	for (; uargv; n++) {
-		uint64_t up;
-
-		if (copy_from_user(&up, uargv + 8 * n, 8))
-			return -EFAULT;
-		if (!up)
-			break;
-		if (n == PROC_MAX_ARGS)
-			return -E2BIG_;
-		r = strncpy_from_user(a->strs[n], up, EXEC_ARG_MAX);
-		if (r < 0)
-			return r == -ENAMETOOLONG_ ? -E2BIG_ : r;
-		a->argv[n] = a->strs[n];
-	}
-	a->argv[n] = NULL;
-	return 0;
+	if ((r = exec_strs_copy_user(s, uargv, false)))
+		return r;
+	return exec_strs_copy_user(s, uenvp, true);
 }
 
-/* exec_switch: make p (and the calling thread) use mm. */
-static void exec_switch(struct proc *p, struct uthread *ut, struct mm *mm)
+/* exec_build: a new address space holding path's image with s's strings,
+ * adopted by the calling thread; 0 and *out, or negative errno with the
+ * thread back on the process's mm. */
+static long exec_build(struct proc *p, struct uthread *ut, const char *path,
+		       const struct exec_strs *s, struct mm_ref **out, uint64_t *entry,
+		       uint64_t *sp)
 {
-	p->mm = mm;
+	struct mm *mm = mm_create();
+	struct mm_ref *ref = mm ? mm_ref_new(mm) : NULL;
+	long err;
+
+	if (!ref)
+		return -ENOMEM;
+	mm->rlimit_as = p->mm->rlimit_as;
 	ut->mm = mm;
 	user_adopt(ut);
+	err = elf_exec(mm, path, s, entry, sp);
+	if (err) {
+		ut->mm = p->mm;
+		user_adopt(ut);
+		mm_ref_put(ref);	/* we left it: nobody runs it */
+		return err;
+	}
+	*out = ref;
+	return 0;
 }
 
 /* exec_reset: what a new image starts without (see the header). */
@@ -66,13 +68,33 @@ static void exec_reset(struct proc *p, struct uthread *ut, const char *path)
 	for (unsigned i = 0; i < 64; i++)
 		if (p->sigact[i].handler != 1)	/* SIG_IGN stays */
 			memset(&p->sigact[i], 0, sizeof(p->sigact[i]));
+	ut->tid = p->pid;	/* de_thread: the survivor is the leader now */
 	spin_unlock(&p->lock);
 	ut->fsbase = 0;
 	ut->clear_tid = 0;
+	ut->sas_sp = ut->sas_size = 0;
+	ut->sas_flags = 0;
 	ut->fpu_saved = false;
 	__asm__ volatile("fninit");
 	for (unsigned i = 0; i + 1 < sizeof(p->name) && (p->name[i] = path[i]); i++)
 		p->name[i + 1] = 0;
+}
+
+/* exec_commit: the caller is p's only thread and runs in ref's mm: make
+ * it the process's, drop the old one, release a vfork parent. */
+static void exec_commit(struct proc *p, struct uthread *ut, struct mm_ref *ref,
+			const char *path)
+{
+	struct mm_ref *old = p->mmref;
+
+	p->mm = ref->mm;
+	p->mmref = ref;
+	mm_ref_put(old);	/* we left it; a vfork parent may still use it */
+	spin_lock(&proc_tree_lock);
+	p->execed = true;
+	spin_unlock(&proc_tree_lock);
+	proc_vfork_release(p);
+	exec_reset(p, ut, path);
 }
 
 long sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp, uint64_t a3, uint64_t a4,
@@ -80,40 +102,33 @@ long sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp, uint64_t a3, uin
 {
 	struct uthread *ut = thread_self()->user;
 	struct proc *p = ut->proc;
-	struct exec_args *a = env_alloc(sizeof(*a));
-	struct mm *old = p->mm, *mm;
+	struct exec_strs s = { 0 };
+	char *path = env_alloc(EXEC_PATH_MAX);
+	struct mm_ref *ref;
 	uint64_t entry, sp;
 	long err;
 
-	if (!a)
+	if (!path)
 		return -ENOMEM;
-	err = exec_copy_args(a, upath, uargv);
-	if (!err && ck_pr_load_int(&p->nthreads) != 1)
-		err = -EBUSY;
-	if (!err && !elf_probe(a->path))
+	err = exec_copy_in(path, &s, upath, uargv, uenvp);
+	if (!err && !elf_probe(path))
 		err = -ENOENT;
-	if (err)
+	if (err || (err = exec_build(p, ut, path, &s, &ref, &entry, &sp)))
 		goto out_free;
-	mm = mm_create();
-	err = -ENOMEM;
-	if (!mm)
-		goto out_free;
-	mm->rlimit_as = old->rlimit_as;
-	exec_switch(p, ut, mm);
-	err = elf_exec(p, a->path, a->argv, &entry, &sp);
-	if (err) {
-		exec_switch(p, ut, old);
-		mm_destroy(mm);
+	if ((err = proc_zap_others(p, ut))) {	/* the process is exiting */
+		ut->mm = p->mm;
+		user_adopt(ut);
+		mm_ref_put(ref);
 		goto out_free;
 	}
-	mm_destroy(old);	/* no CPU runs it: we left it, and we are its only thread */
-	exec_reset(p, ut, a->path);
+	exec_commit(p, ut, ref, path);
 	memset(ut->tf, 0, offsetof(struct trap_frame, rip));	/* all registers 0 */
 	ut->tf->rip = entry;
 	ut->tf->rsp = sp;
 	ut->tf->rflags = 0x202;
 	ut->tf->rcx = 0;	/* != rip: leave through IRETQ, every register as set */
 out_free:
-	env_free(a, sizeof(*a));
+	exec_strs_free(&s);
+	env_free(path, EXEC_PATH_MAX);
 	return err;
 }

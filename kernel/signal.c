@@ -43,9 +43,7 @@ struct sigcontext {
 
 struct ucontext {
 	uint64_t flags, link;
-	uint64_t ss_sp;
-	int32_t ss_flags, pad;
-	uint64_t ss_size;
+	struct user_stack stack;
 	struct sigcontext mc;
 	uint64_t sigmask;
 };
@@ -73,17 +71,18 @@ static void signal_kill(struct trap_frame *tf, int sig, uint64_t addr)
 	proc_exit_signal(sig);
 }
 
-/* signal_frame: write the rt_sigframe for sig; the frame's address, or 0
- * if the user stack is not writable (or no memory). Interrupts are on; the
+/* signal_frame: write the rt_sigframe for sig on the user stack or the
+ * alternate one (kernel/signal_stack.c); the frame's address, or 0 if the
+ * stack is not writable or too small (or no memory). Interrupts are on; the
  * FPU registers hold this thread's state (the switch code keeps them). */
 static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig, int code,
 			     uint64_t addr, const struct k_sigaction *ka)
 {
-	struct rt_sigframe *f = env_alloc(sizeof(*f));
-	uint64_t sp = ((tf->rsp - 128 - sizeof(*f)) & ~15ull) - 8;
+	struct rt_sigframe *f;
+	uint64_t sp = sas_frame_sp(ut, tf->rsp, ka->flags, sizeof(*f));
 	int err;
 
-	if (!f)
+	if (!sp || !(f = env_alloc(sizeof(*f))))
 		return 0;
 	memset(f, 0, sizeof(*f));
 	f->pretcode = ka->restorer;
@@ -93,6 +92,7 @@ static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig,
 		tf->rflags, (uint16_t)tf->cs, 0, 0, (uint16_t)tf->ss, tf->error, tf->vector,
 		ut->sigmask, addr, sp + offsetof(struct rt_sigframe, fpu), { 0 } };
 	f->uc.sigmask = ut->sigmask;
+	sas_save(ut, &f->uc.stack);
 	f->info.signo = sig;
 	f->info.code = code;
 	f->info.addr = addr;
@@ -114,6 +114,7 @@ static void signal_enter(struct trap_frame *tf, struct uthread *ut, int sig, int
 	irq_disable();
 	if (!sp)
 		signal_kill(tf, SIGSEGV, addr);
+	sas_entered(ut);
 	ut->sigmask |= (ka->mask | (ka->flags & SA_NODEFER ? 0 : bit)) & ~UNBLOCKABLE;
 	tf->rsp = sp;
 	tf->rip = ka->handler;
@@ -174,72 +175,6 @@ void signal_deliver(struct trap_frame *tf)
 	}
 }
 
-/* signal_send: make sig pending for thread ut and get it noticed: a thread
- * asleep in a futex wait re-checks; a running one delivers at its next
- * return to user mode (at the latest the next tick). */
-static void signal_send(struct uthread *ut, int sig)
-{
-	if (sig == SIGKILL) {
-		if (ck_pr_cas_int(&ut->proc->group_exit, 0, 1))
-			ck_pr_store_int(&ut->proc->exit_status, SIGKILL);
-	} else {
-		ck_pr_or_64(&ut->pending, 1ull << (sig - 1));
-	}
-	futex_wake_all(ut->proc->mm);
-	proc_kick_waiters();	/* a SIGKILLed parent leaves wait4 */
-}
-
-/* signal_target: a thread of p that does not block sig (else the first). */
-static struct uthread *signal_target(struct proc *p, int sig)
-{
-	struct uthread *ut = &p->ut;
-
-	spin_lock(&p->lock);
-	for (struct proc_thread *pt = p->threads; pt; pt = pt->next)
-		if (!(pt->ut->sigmask & (1ull << (sig - 1))) && pt->ut->proc) {
-			ut = pt->ut;
-			break;
-		}
-	spin_unlock(&p->lock);
-	return ut;
-}
-
-long sys_kill(uint64_t pid, uint64_t sig, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
-{
-	struct proc *p = proc_self(), *t = proc_find_child((int)pid);
-
-	if (sig > NSIG)
-		return -EINVAL;
-	if ((int)pid == p->pid)
-		t = p;
-	if (!t)
-		return (int)pid <= 0 ? -EINVAL : -3;	/* ESRCH */
-	if (sig)
-		signal_send(signal_target(t, (int)sig), (int)sig);
-	return 0;
-}
-
-long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t a3, uint64_t a4, uint64_t a5)
-{
-	struct proc *p = proc_self();
-	struct uthread *ut = NULL;
-
-	if (sig > NSIG || (int)tgid <= 0 || (int)tid <= 0)
-		return -EINVAL;
-	if ((int)tgid != p->pid)
-		return -3;	/* ESRCH: only threads of the caller's process */
-	spin_lock(&p->lock);
-	for (struct proc_thread *pt = p->threads; pt; pt = pt->next)
-		if (pt->ut->tid == (int)tid && pt->ut->proc)
-			ut = pt->ut;
-	spin_unlock(&p->lock);
-	if (!ut)
-		return -3;
-	if (sig)
-		signal_send(ut, (int)sig);
-	return 0;
-}
-
 long sys_rt_sigaction(uint64_t sig, uint64_t uact, uint64_t uold, uint64_t size, uint64_t a4,
 		      uint64_t a5)
 {
@@ -283,7 +218,8 @@ long sys_rt_sigprocmask(uint64_t how, uint64_t uset, uint64_t uold, uint64_t siz
 	return 0;
 }
 
-/* sys_rt_sigreturn: restore the context saved by signal_frame; returns
+/* sys_rt_sigreturn: restore the context saved by signal_frame (and the
+ * alternate stack setting of uc_stack, which SS_AUTODISARM relies on); returns
  * the interrupted RAX (syscall_dispatch stores it back into the frame). */
 long sys_rt_sigreturn(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 		      uint64_t a5)
@@ -309,6 +245,10 @@ long sys_rt_sigreturn(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64
 	/* user-changeable flags only: CF PF AF ZF SF TF DF OF AC */
 	tf->rflags = (tf->rflags & ~0x40dd5ull) | (m->eflags & 0x40dd5ull);
 	ut->sigmask = u->sigmask & ~UNBLOCKABLE;
+	/* Linux ignores all but EFAULT here, and (6.18, measured) checks
+	 * "on the stack" against the handler's stack pointer, not the
+	 * restored one: a handler that armed the stack it runs on keeps it. */
+	(void)sas_set(ut, uc, &u->stack);
 	irq_disable();	/* the FPU registers are this thread's until we switch */
 	fpu[24] &= 0xff;	/* MXCSR reserved bits must be clear, else #GP */
 	*(uint32_t *)(fpu + 24) &= 0xffff;

@@ -29,6 +29,28 @@
 #define BUS_ADRERR	2
 
 struct trap_frame;
+struct uthread;
+
+/* Linux's stack_t (sigaltstack, ucontext's uc_stack). */
+struct user_stack {
+	uint64_t ss_sp;
+	int32_t ss_flags, pad;
+	uint64_t ss_size;
+};
+
+/* The alternate signal stack (kernel/signal_stack.c), all on the calling
+ * thread's own ut. sas_on_stack: sp is on it. sas_frame_sp: the address
+ * of a size-byte handler frame for a handler with sa_flags interrupting sp
+ * (below the red zone, or at the top of the alternate stack), 0 if it would
+ * overflow the alternate stack. sas_save: the setting as uc_stack records it.
+ * sas_entered: a handler frame is on the alternate stack (SS_AUTODISARM
+ * disarms it). sas_set: install ss (do_sigaltstack); 0, -EPERM while on
+ * the stack, -EINVAL bad flags, -ENOMEM too small. */
+bool sas_on_stack(const struct uthread *ut, uint64_t sp);
+uint64_t sas_frame_sp(struct uthread *ut, uint64_t sp, uint64_t sa_flags, size_t size);
+void sas_save(const struct uthread *ut, struct user_stack *ss);
+void sas_entered(struct uthread *ut);
+int sas_set(struct uthread *ut, uint64_t sp, const struct user_stack *ss);
 
 /* signal_fault: a synchronous fault of the current user thread (tf is its
  * user frame): deliver sig to its handler, or apply the default action

@@ -47,6 +47,11 @@ long sys_rt_sigreturn(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t
 long sys_clone(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_exit_thread(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_fork(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_vfork(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_sigaltstack(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_setpgid(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_getpgid(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_getpgrp(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_wait4(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_futex(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_prlimit64(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);

@@ -1,0 +1,171 @@
+/*
+ * kernel/signal_kill.c - kill(2) and tgkill(2): signals sent by processes.
+ *
+ * kill(pid > 0) reaches the process with that pid, or the process of the
+ * thread with that tid (Linux looks both up the same way); kill(0) every
+ * process of the caller's process group, kill(-pgrp) every process of
+ * pgrp, kill(-1) every process except pid 1 and the caller. Zombies count
+ * as found (the call succeeds) but get nothing. sig 0 only checks that a
+ * target exists. A bad signal number is EINVAL once a target is found, and
+ * ESRCH otherwise, in Linux's order. Everyone is root: no EPERM.
+ *
+ * A signal sent to a process goes to one of its threads that does not
+ * block it (else the first live one), and is noticed at that thread's next
+ * return to user mode (a futex or wait4 sleeper re-checks at once; a thread
+ * running user code at its next tick).
+ *
+ * Synchronization: targets are found and signalled under proc_tree_lock
+ * (proc_for_each), so none is freed meanwhile and p->dead is stable.
+ */
+#include "kernel/proc_internal.h"
+#include "kernel/signal.h"
+#include "kernel/syscall.h"
+#include "kernel/futex.h"
+
+#define ESRCH_	3
+
+/* signal_send: make sig pending for thread ut and get it noticed (see the
+ * header); SIGKILL ends the whole process. */
+static void signal_send(struct uthread *ut, int sig)
+{
+	if (sig == SIGKILL) {
+		if (ck_pr_cas_int(&ut->proc->group_exit, 0, 1))
+			ck_pr_store_int(&ut->proc->exit_status, SIGKILL);
+	} else {
+		ck_pr_or_64(&ut->pending, 1ull << (sig - 1));
+	}
+	futex_wake_all(ut->proc->mm);
+	proc_kick_waiters();	/* wait4 and vfork sleepers re-check */
+}
+
+/* signal_target: a live thread of p that does not block sig, else the
+ * first live one; NULL if none is left. */
+static struct uthread *signal_target(struct proc *p, int sig)
+{
+	struct uthread *ut = NULL;
+
+	spin_lock(&p->lock);
+	for (struct proc_thread *pt = p->threads; pt; pt = pt->next) {
+		if (ck_pr_load_int(&pt->ut->exited))
+			continue;
+		if (!ut)
+			ut = pt->ut;
+		if (!(pt->ut->sigmask & (1ull << (sig - 1)))) {
+			ut = pt->ut;
+			break;
+		}
+	}
+	spin_unlock(&p->lock);
+	return ut;
+}
+
+/* proc_has_tid: a live thread of p has tid (p->lock taken). */
+static bool proc_has_tid(struct proc *p, int tid)
+{
+	bool found = false;
+
+	spin_lock(&p->lock);
+	for (struct proc_thread *pt = p->threads; pt && !found; pt = pt->next)
+		found = pt->ut->tid == tid && !ck_pr_load_int(&pt->ut->exited);
+	spin_unlock(&p->lock);
+	return found;
+}
+
+struct kill_req {
+	int pid;	/* kill's pid argument */
+	int sig;
+	int self;	/* the caller's pid */
+	int pgid;	/* the group kill(0) / kill(-pgrp) targets */
+};
+
+/* kill_match: does kill(req->pid) target p? (tree lock held) */
+static bool kill_match(struct proc *p, const struct kill_req *req)
+{
+	if (req->pid > 0)
+		return p->pid == req->pid || proc_has_tid(p, req->pid);
+	if (req->pid == -1)
+		return p->pid != 1 && p->pid != req->self;
+	return p->pgid == req->pgid;
+}
+
+/* kill_visit: signal p if kill targets it; 1 if it did (0 otherwise). */
+static int kill_visit(struct proc *p, void *arg)
+{
+	const struct kill_req *req = arg;
+	struct uthread *ut;
+
+	if (!kill_match(p, req))
+		return 0;
+	if (req->sig > 0 && req->sig <= NSIG && !ck_pr_load_int(&p->dead) &&
+	    (ut = signal_target(p, req->sig)))
+		signal_send(ut, req->sig);
+	return 1;
+}
+
+long sys_kill(uint64_t pid, uint64_t sig, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	struct kill_req req = { (int)pid, (int)sig, proc_self()->pid, 0 };
+	int found;
+
+	if ((int)pid == INT32_MIN)
+		return -ESRCH_;	/* -pid overflows (Linux) */
+	req.pgid = (int)pid < -1 ? -(int)pid : (int)proc_get_pgid(0);
+	found = proc_for_each(kill_visit, &req);
+	if (!found)
+		return -ESRCH_;
+	return (unsigned)req.sig > NSIG ? -EINVAL : 0;
+}
+
+struct tgkill_req {
+	int tgid, tid, sig;
+	int found;	/* 0 none, 1 found */
+};
+
+/* tgkill_visit: signal thread tid of process tgid (tree lock held). */
+static int tgkill_visit(struct proc *p, void *arg)
+{
+	struct tgkill_req *req = arg;
+	struct uthread *ut = NULL;
+
+	if (p->pid != req->tgid || ck_pr_load_int(&p->dead))
+		return 0;
+	spin_lock(&p->lock);
+	for (struct proc_thread *pt = p->threads; pt && !ut; pt = pt->next)
+		if (pt->ut->tid == req->tid && !ck_pr_load_int(&pt->ut->exited))
+			ut = pt->ut;
+	spin_unlock(&p->lock);
+	if (!ut)
+		return 0;
+	if (req->sig > 0 && req->sig <= NSIG)
+		signal_send(ut, req->sig);
+	return 1;
+}
+
+long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	struct tgkill_req req = { (int)tgid, (int)tid, (int)sig, 0 };
+
+	if ((int)tgid <= 0 || (int)tid <= 0)
+		return -EINVAL;
+	if (!proc_for_each(tgkill_visit, &req))
+		return -ESRCH_;
+	return (unsigned)req.sig > NSIG ? -EINVAL : 0;
+}
+
+long sys_setpgid(uint64_t pid, uint64_t pgid, uint64_t a2, uint64_t a3, uint64_t a4,
+		 uint64_t a5)
+{
+	return proc_set_pgid((int)pid, (int)pgid);
+}
+
+long sys_getpgid(uint64_t pid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		 uint64_t a5)
+{
+	return proc_get_pgid((int)pid);
+}
+
+long sys_getpgrp(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		 uint64_t a5)
+{
+	return proc_get_pgid(0);
+}
