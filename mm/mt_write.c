@@ -399,6 +399,7 @@ static struct mt_node *mt_build(struct mt_wr *wr, uint64_t *gap)
 	unsigned nb = 0;
 	struct mt_node *root;
 
+	*gap = 0;
 	if (wr->empty)
 		return NULL;
 	for (unsigned d = wr->height; d-- > mt_base(wr);) {
