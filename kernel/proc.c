@@ -151,15 +151,16 @@ int proc_spawn(const char *path, char *const argv[], struct proc **out)
 	pt = proc_thread_new();
 	if (!pt)
 		goto out_proc;
+	proc_publish(NULL, p);
 	p->thread = thread_create(p->name, proc_user_main, st, -1);
 	if (!p->thread)
 		goto out_pt;
 	proc_thread_link(p, pt, p->thread, &p->ut);
-	proc_publish(NULL, p);
 	*out = p;
 	return 0;
 
 out_pt:
+	proc_unpublish(p);
 	env_free(pt, sizeof(*pt));
 out_proc:
 	file_close_all(p);

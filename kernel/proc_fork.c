@@ -36,15 +36,20 @@ struct vfork_done {
 
 struct fork_start {
 	struct proc *p;
+	struct proc_thread *pt;
 	struct trap_frame tf;
 };
 
-/* proc_fork_main: the child's thread: enter user mode on the copied frame. */
+/* proc_fork_main: the child's thread: record itself for proc_wait (before
+ * it can exit, so a reaper always joins it), enter user mode on the copied
+ * frame. */
 static void proc_fork_main(void *arg)
 {
 	struct fork_start *fs = arg;
 	struct trap_frame tf = fs->tf;
 
+	fs->p->thread = thread_self();
+	proc_thread_link(fs->p, fs->pt, thread_self(), &fs->p->ut);
 	user_adopt(&fs->p->ut);
 	env_free(fs, sizeof(*fs));
 	proc_check_exit();	/* killed before it ever ran */
@@ -135,23 +140,24 @@ long proc_fork(struct trap_frame *tf, uint64_t flags, uint64_t newsp)
 	if (!fs || !pt || !(c = fork_child(p, flags)))
 		goto out_nomem;
 	fs->p = c;
+	fs->pt = pt;
 	fs->tf = *tf;
 	fs->tf.rax = 0;
 	if (newsp)
 		fs->tf.rsp = newsp;
 	if (flags & CLONE_VFORK)
 		c->vfork_done = &vd;	/* unpublished: nobody else sees c yet */
-	c->thread = thread_create(c->name, proc_fork_main, fs, -1);
-	if (!c->thread)
-		goto out_child;
-	proc_thread_link(c, pt, c->thread, &c->ut);
 	pid = c->pid;
-	proc_publish(p, c);	/* from here c may run, die and be reaped */
+	proc_publish(p, c);	/* before it runs: it may kill or wait for itself */
+	if (!thread_create(c->name, proc_fork_main, fs, -1))
+		goto out_unpublish;
+	/* from here c may run, die and be reaped: do not touch it */
 	if (flags & CLONE_VFORK)
 		proc_vfork_wait(p, c, &vd);
 	return pid;
 
-out_child:
+out_unpublish:
+	proc_unpublish(c);
 	file_close_all(c);
 	mm_ref_put(c->mmref);
 	env_free(c, sizeof(*c));

@@ -33,15 +33,25 @@ void proc_publish(struct proc *parent, struct proc *p)
 	spin_unlock(&proc_tree_lock);
 }
 
-/* proc_unpublish: p is about to be freed: off the list (if it was on it). */
+/* proc_unlink: remove p from the list at *head linked through the field
+ * at byte offset off (tree lock held); absent is fine. */
+static void proc_unlink(struct proc **head, struct proc *p, size_t off)
+{
+	for (struct proc **pp = head; *pp; pp = (struct proc **)((char *)*pp + off))
+		if (*pp == p) {
+			*pp = *(struct proc **)((char *)p + off);
+			return;
+		}
+}
+
+/* proc_unpublish: p is about to be freed (reaped, or its start failed):
+ * off proc_all and its parent's children. */
 void proc_unpublish(struct proc *p)
 {
 	spin_lock(&proc_tree_lock);
-	for (struct proc **pp = &proc_all; *pp; pp = &(*pp)->all_next)
-		if (*pp == p) {
-			*pp = p->all_next;
-			break;
-		}
+	proc_unlink(&proc_all, p, offsetof(struct proc, all_next));
+	if (p->parent)
+		proc_unlink(&p->parent->children, p, offsetof(struct proc, sibling));
 	spin_unlock(&proc_tree_lock);
 }
 

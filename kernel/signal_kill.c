@@ -39,12 +39,15 @@ static void signal_send(struct uthread *ut, int sig)
 }
 
 /* signal_target: a live thread of p that does not block sig, else the
- * first live one; NULL if none is left. */
+ * first live one; the first thread's state if p has not started one yet
+ * (it takes what is pending when it runs); NULL if none is left. */
 static struct uthread *signal_target(struct proc *p, int sig)
 {
 	struct uthread *ut = NULL;
 
 	spin_lock(&p->lock);
+	if (!p->threads)
+		ut = &p->ut;
 	for (struct proc_thread *pt = p->threads; pt; pt = pt->next) {
 		if (ck_pr_load_int(&pt->ut->exited))
 			continue;
