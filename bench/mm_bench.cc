@@ -1,18 +1,40 @@
 // bench/mm_bench.cc - page-fault cost on the simulated host machine,
 // lock-free fast path vs the locked switch (every fault under mm->lock for
 // reading, the pre-6.4 Linux design), in one run:
-//   BM_ZeroPage                the floor: zeroing one 4 KiB page
+//   BM_ZeroPage                the floor: zeroing one 4 KiB page, cycling
+//                              through a 32 MiB buffer (the region size)
+//   BM_ZeroPageLifo            the same pages zeroed in the order the frame
+//                              allocator hands freed frames back (LIFO: the
+//                              sweep direction alternates), like-for-like
+//                              with BM_Fault's reuse of its own frames
 //   BM_Fault/<mode>            one write fault per iteration (fresh page:
 //                              walk, zeroed frame, PTE install); threads
 //                              fault disjoint regions of one shared mm
+//   BM_Fault/<mode>_read       one read fault per iteration: maps the zero
+//                              page, so it is the fault's page-table work
+//                              (lookup, walk, lock, install) without zeroing
 //   BM_Fault/<mode>_churn      the same while another thread churns
 //                              mmap/munmap of unrelated ranges of that mm
+//   BM_Fault/<mode>_churn_othermm  the control: the same churner on an mm
+//                              of its own. It competes for the cores, caches,
+//                              allocator and RCU as much, but shares nothing
+//                              with the faulters' mm, so _churn against it is
+//                              the cost of sharing the mm. (On the 2-vCPU
+//                              build machine any busy second thread, even a
+//                              register spin loop, slows page zeroing ~3x.)
 // Every 8192 faults a thread drops its region with MADV_DONTNEED (amortised
-// in the figure: it is the cost of giving the memory back).
+// in the figure: it is the cost of giving the memory back; the counter
+// dontneed_ns says how much of each fault's time it is).
+// cpu_faults_per_s: faults per second of the faulting threads' own CPU time
+// (CLOCK_THREAD_CPUTIME_ID), summed over threads: with more runnable threads
+// than cores, wall-clock throughput also measures the scheduler; this one
+// measures what a fault costs the CPU that takes it.
 // Real numbers: a non-sanitizer build, see docs/DESIGN.md "mm: measurements".
 #include <benchmark/benchmark.h>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <cstring>
 #include <thread>
 #include "mm_bench.h"
@@ -25,6 +47,7 @@ constexpr uint64_t kBase = 0x100000000ull;
 constexpr uint64_t kChurnBase = 0x7000000000ull;
 
 struct mm *g_mm;
+struct mm *g_churn_mm;	// g_mm, or the control's private mm
 std::atomic<int> g_done;
 std::atomic<bool> g_stop;
 std::atomic<uint64_t> g_churn_ops;
@@ -44,20 +67,49 @@ void BM_ZeroPage(benchmark::State &st)
 	free(buf);
 }
 
+// BM_ZeroPageLifo: sweep the buffer forward, then backward, and so on: a
+// LIFO allocator given pages freed in address order returns them last-freed
+// first, so a page's reuse distance ranges from 0 to twice the buffer.
+void BM_ZeroPageLifo(benchmark::State &st)
+{
+	constexpr size_t n = kRegionPages;
+	char *buf = static_cast<char *>(aligned_alloc(kPage, n * kPage));
+	size_t i = 0;
+
+	for (auto _ : st) {
+		size_t k = i % (2 * n);
+
+		memset(buf + (k < n ? k : 2 * n - 1 - k) * kPage, 0, kPage);
+		benchmark::ClobberMemory();
+		i++;
+	}
+	st.SetItemsProcessed(st.iterations());
+	free(buf);
+}
+
+double thread_cpu_ns()
+{
+	timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
+}
+
 void churn_main()
 {
 	mmb_cpu_start();
 	for (uint64_t k = 0; !g_stop.load(std::memory_order_relaxed); k++) {
 		uint64_t a = kChurnBase + (k % 64) * 32 * kPage;
 
-		mmb_map(g_mm, a, 16 * kPage);
-		mmb_unmap(g_mm, a, 16 * kPage);
+		mmb_map(g_churn_mm, a, 16 * kPage);
+		mmb_unmap(g_churn_mm, a, 16 * kPage);
 		g_churn_ops.fetch_add(1, std::memory_order_relaxed);
 	}
 	mmb_cpu_stop();
 }
 
-void BM_Fault(benchmark::State &st, bool locked, bool churn)
+void BM_Fault(benchmark::State &st, bool locked, bool churn, bool write = true,
+	      bool othermm = false)
 {
 	bool registered = mmb_cpu_start();
 	int tid = st.thread_index();
@@ -73,24 +125,39 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn)
 		g_done = 0;
 		g_stop = false;
 		g_churn_ops = 0;
+		g_churn_mm = othermm ? mmb_mm_create() : g_mm;
 		if (churn)
 			g_churner = std::thread(churn_main);
 		mmb_fault_stats(&f0, &r0, &b0);
 	}
 	int64_t n = 0;
+	double dontneed_ns = 0, cpu0 = thread_cpu_ns();
 
 	for (auto _ : st) {
 		if (i == kRegionPages) {
+			auto t0 = std::chrono::steady_clock::now();
+
 			mmb_dontneed(g_mm, base, kRegionPages * kPage);
+			dontneed_ns += std::chrono::duration<double, std::nano>(
+				std::chrono::steady_clock::now() - t0).count();
 			i = 0;
 		}
-		mmb_write(g_mm, base + i++ * kPage, 1);
+		if (write ? mmb_write(g_mm, base + i++ * kPage, 1)
+			  : mmb_read(g_mm, base + i++ * kPage)) {
+			st.SkipWithError("access failed (out of frames?)");
+			break;
+		}
 		// A simulated CPU must not block while it may be a shootdown
 		// target: go idle before the benchmark's end-of-run barrier.
 		if (++n == st.max_iterations)
 			mmb_idle_begin();
 	}
+	double cpu_ns = thread_cpu_ns() - cpu0;
+
 	st.SetItemsProcessed(st.iterations());
+	st.counters["dontneed_ns"] = benchmark::Counter(dontneed_ns / double(st.iterations()),
+							benchmark::Counter::kAvgThreads);
+	st.counters["cpu_faults_per_s"] = double(st.iterations()) / (cpu_ns * 1e-9);
 	if (n != st.max_iterations)
 		mmb_idle_begin();
 	g_done++;
@@ -104,9 +171,13 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn)
 		double n = double(st.iterations()) * st.threads();
 		st.counters["fallback_per_fault"] = double(b1 - b0) / n;
 		st.counters["retry_per_fault"] = double(r1 - r0) / n;
+		// sanity: every iteration must be one fault (1.0)
+		st.counters["faults_per_iter"] = double((f1 - f0) + (b1 - b0)) / n;
 		if (churn)	// the writer's progress: mmap+munmap pairs per second
 			st.counters["churn_ops"] = benchmark::Counter(double(g_churn_ops.load()),
 								     benchmark::Counter::kIsRate);
+		if (g_churn_mm != g_mm)
+			mmb_mm_destroy(g_churn_mm);
 		mmb_mm_destroy(g_mm);
 		mmb_set_locked(false);
 	}
@@ -118,10 +189,15 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn)
 }  // namespace
 
 BENCHMARK(BM_ZeroPage);
+BENCHMARK(BM_ZeroPageLifo);
 BENCHMARK_CAPTURE(BM_Fault, lockfree, false, false)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Fault, locked, true, false)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Fault, lockfree_read, false, false, false)->Threads(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Fault, locked_read, true, false, false)->Threads(1)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Fault, lockfree_churn, false, true)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Fault, locked_churn, true, true)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Fault, lockfree_churn_othermm, false, true, true, true)
+	->Threads(1)->Threads(2)->UseRealTime();
 
 int main(int argc, char **argv)
 {

@@ -23,6 +23,7 @@ uint64_t mmb_map(struct mm *mm, uint64_t addr, uint64_t len);	/* private RW */
 void mmb_unmap(struct mm *mm, uint64_t addr, uint64_t len);
 void mmb_dontneed(struct mm *mm, uint64_t addr, uint64_t len);
 int mmb_write(struct mm *mm, uint64_t va, uint8_t v);
+int mmb_read(struct mm *mm, uint64_t va);
 void mmb_set_locked(bool on);
 void mmb_fault_stats(uint64_t *fast, uint64_t *retries, uint64_t *fallbacks);
 

@@ -71,6 +71,13 @@ int mmb_write(struct mm *mm, uint64_t va, uint8_t v)
 	return host_access(mm, va, true, &v);
 }
 
+int mmb_read(struct mm *mm, uint64_t va)
+{
+	uint8_t v;
+
+	return host_access(mm, va, false, &v);
+}
+
 void mmb_set_locked(bool on)
 {
 	fault_set_force_locked(on);

@@ -20,18 +20,19 @@
  *   tlb[], cur, st     owner CPU only (others read tlb[] atomically, racy,
  *                      for the freed-while-cached check)
  *   mbox               any CPU pushes (CAS); owner takes all (exchange)
- *   frame pool         frame_free: frame_lock (a leaf lock); frame_returned:
- *                      any thread pushes (CAS), an allocating CPU takes all
- *                      (exchange); cpus[].frames, nframes: owner only
+ *   frame pool         frame_free: frame_lock (a leaf lock);
+ *                      cpus[].frames, nframes: owner only
  *   frames_delta       owner only (others sum it, racy unless quiescent);
  *                      frames_delta_other: atomic (unregistered threads)
  *
  * Frame caches (Linux's per-CPU page lists): a registered CPU frees into its
  * own LIFO cache, so the next allocation gets the most recently used,
- * cache-hot frame without an atomic; above FRAME_CACHE_HIGH it moves the
- * colder half to frame_returned with one CAS. Unregistered threads (liburcu's
- * callback thread freeing page tables) push to frame_returned. An empty cache
- * takes all of frame_returned, else a batch from frame_free.
+ * cache-hot frame with no lock and no atomic. Above FRAME_CACHE_HIGH it
+ * returns the colder half to the pool, and an empty cache takes
+ * FRAME_BATCH frames from it: one frame_lock round trip per batch. At most
+ * FRAME_CACHE_HIGH frames per CPU are out of the others' reach (an
+ * allocation fails only when its cache and the pool are empty). Unregistered
+ * threads (liburcu's callback thread freeing page tables) free to the pool.
  */
 #include "arch/host/machine.h"
 #include "alloc_inject.h"
@@ -47,9 +48,6 @@ uint64_t host_nframes;
 
 static pthread_mutex_t frame_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct page *frame_free;		/* (frame_lock) ->next list */
-/* (A) CAS-pushed by any thread; its own line: the free and refill paths of
- * different CPUs meet here, nowhere else. */
-static struct page *frame_returned __cacheline_aligned;
 static int64_t frames_delta_other __cacheline_aligned;	/* (A) frees by others */
 bool host_check_freed = true;		/* (A) poison + freed-while-cached scan */
 static uint64_t freed_cached;		/* (A) */
@@ -130,19 +128,11 @@ struct page *pmap_zero_page(void)
 	return zero_frame;
 }
 
-/* frame_refill: give this CPU's empty cache every returned frame, or else
- * a batch from the pool. */
+/* frame_refill: give this CPU's empty cache a batch from the pool. */
 static void frame_refill(struct host_cpu *c)
 {
 	unsigned n = 0;
 
-	c->frames = ck_pr_fas_ptr(&frame_returned, NULL);
-	if (c->frames) {
-		for (struct page *pg = c->frames; pg; pg = pg->next)
-			n++;
-		c->nframes = n;
-		return;
-	}
 	pthread_mutex_lock(&frame_lock);
 	for (; n < FRAME_BATCH && frame_free; n++) {
 		struct page *pg = frame_free;
@@ -155,32 +145,30 @@ static void frame_refill(struct host_cpu *c)
 	c->nframes = n;
 }
 
-/* frame_push_returned: put the list first..last on frame_returned. */
-static void frame_push_returned(struct page *first, struct page *last)
+/* frame_pool_put: put the list first..last back into the pool. */
+static void frame_pool_put(struct page *first, struct page *last)
 {
-	for (;;) {
-		struct page *h = ck_pr_load_ptr(&frame_returned);
-
-		last->next = h;
-		if (ck_pr_cas_ptr(&frame_returned, h, first))	/* full barrier */
-			return;
-	}
+	pthread_mutex_lock(&frame_lock);
+	last->next = frame_free;
+	frame_free = first;
+	pthread_mutex_unlock(&frame_lock);
 }
 
 /* frame_cache_trim: keep the FRAME_CACHE_HIGH / 2 most recently freed
- * frames of c's cache, hand the colder rest to other CPUs. */
+ * frames of c's cache (nframes > FRAME_CACHE_HIGH), return the rest. */
 static void frame_cache_trim(struct host_cpu *c)
 {
-	struct page *keep_last = c->frames, *last;
+	struct page *keep_last = c->frames, *first, *last;
 
 	for (unsigned i = 1; i < FRAME_CACHE_HIGH / 2; i++)
 		keep_last = keep_last->next;
-	last = keep_last;
+	first = last = keep_last->next;
+	KASSERT(first, "frame_cache_trim: cache shorter than its count");
 	while (last->next)
 		last = last->next;
-	frame_push_returned(keep_last->next, last);
 	keep_last->next = NULL;
 	c->nframes = FRAME_CACHE_HIGH / 2;
+	frame_pool_put(first, last);
 }
 
 /* pmap_page_alloc: a frame with refcount 1, mapcount 0 and kind flags;
@@ -238,7 +226,7 @@ void pmap_page_free(struct page *pg)
 	pg->flags = 0;
 	pg->refcount = 0;
 	if (hostcpu_self_id < 0) {	/* e.g. liburcu's callback thread */
-		frame_push_returned(pg, pg);
+		frame_pool_put(pg, pg);
 		ck_pr_dec_64((uint64_t *)&frames_delta_other);
 		return;
 	}
