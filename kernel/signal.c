@@ -154,6 +154,23 @@ void signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr)
 			 (1ull << (20 - 1)) | (1ull << (21 - 1)) | (1ull << (22 - 1)) | \
 			 (1ull << (23 - 1)) | (1ull << (28 - 1)))
 
+bool signal_interrupts(struct uthread *ut)
+{
+	uint64_t ready = ck_pr_load_64(&ut->pending) & ~ut->sigmask;
+	struct proc *p = ut->proc;
+	bool wake = false;
+
+	spin_lock(&p->lock);
+	for (; ready && !wake; ready &= ready - 1) {
+		int sig = __builtin_ctzll(ready) + 1;
+		uint64_t h = p->sigact[sig - 1].handler;
+
+		wake = h != SIG_IGN && !(h == SIG_DFL && (DEFAULT_IGNORED & (1ull << (sig - 1))));
+	}
+	spin_unlock(&p->lock);
+	return wake;
+}
+
 void signal_deliver(struct trap_frame *tf)
 {
 	struct uthread *ut = thread_self()->user;

@@ -57,6 +57,10 @@ int sas_set(struct uthread *ut, uint64_t sp, const struct user_stack *ss);
  * (kill the process with a one-line log). Interrupts off on entry. */
 void signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr);
 
+/* signal_interrupts: a signal is pending for ut (its own thread), not
+ * blocked, and not ignored: an interruptible sleep should end (-EINTR). */
+bool signal_interrupts(struct uthread *ut);
+
 /* signal_deliver: on the way back to user mode: run the handler of (or
  * apply the default action to) the lowest pending unblocked signal. */
 void signal_deliver(struct trap_frame *tf);

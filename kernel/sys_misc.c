@@ -1,9 +1,9 @@
 /*
- * kernel/sys_misc.c - process identity, time, randomness, TLS and the
- * signal mask (no asynchronous signals exist yet, so the mask is only
- * stored and reported).
+ * kernel/sys_misc.c - process identity, time and sleeping (nanosleep ends
+ * early for a signal to handle), randomness, TLS, resource limits.
  */
 #include "kernel/syscall.h"
+#include "kernel/signal.h"
 #include "kernel/sched.h"
 #include "kernel/machine.h"
 #include "arch/x86.h"
@@ -162,18 +162,37 @@ long sys_clock_gettime(uint64_t clk, uint64_t uts, uint64_t a2, uint64_t a3, uin
 	return copy_to_user(uts, ts, sizeof(ts));
 }
 
+/* nanosleep_left: -EINTR, with the time left written to urem (if any). */
+static long nanosleep_left(uint64_t urem, uint64_t ns)
+{
+	int64_t ts[2] = { (int64_t)(ns / 1000000000), (int64_t)(ns % 1000000000) };
+
+	if (urem && copy_to_user(urem, ts, sizeof(ts)))
+		return -EFAULT;
+	return -EINTR;
+}
+
+/* sys_nanosleep: sleep in one-tick steps, so that a signal to handle, an
+ * exit or an exec's zap ends it within a tick: -EINTR and the time left in
+ * *urem, as Linux (an ignored or blocked signal does not interrupt). */
 long sys_nanosleep(uint64_t ureq, uint64_t urem, uint64_t a2, uint64_t a3, uint64_t a4,
 		   uint64_t a5)
 {
+	struct uthread *ut = thread_self()->user;
+	uint64_t ns, end, now;
 	int64_t ts[2];
-	uint64_t ticks;
 
 	if (copy_from_user(ts, ureq, sizeof(ts)))
 		return -EFAULT;
 	if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
 		return -EINVAL;
-	ticks = ((uint64_t)ts[0] * 1000000000 + (uint64_t)ts[1] + 9999999) / 10000000;
-	sched_sleep_ticks(ticks);
+	ns = ts[0] >= (1ll << 32) ? (1ull << 62) : (uint64_t)ts[0] * 1000000000 + (uint64_t)ts[1];
+	end = time_ns() + ns;
+	while ((now = time_ns()) < end) {
+		if (proc_exiting(ut->proc) || signal_interrupts(ut))
+			return nanosleep_left(urem, end - now);
+		sched_sleep_ticks(1);
+	}
 	return 0;
 }
 

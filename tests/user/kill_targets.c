@@ -5,7 +5,8 @@
  * check, zombies, ESRCH for a pid that does not exist, EINVAL for a bad
  * signal number (after the target was found, so a missing target still
  * gives ESRCH), signal 0, and tgkill of a thread of another process.
- * setpgid/getpgid as far as these need them.
+ * setpgid/getpgid as far as these need them. A caught signal interrupts
+ * nanosleep (EINTR, time left), an ignored one does not.
  *
  * The program first makes itself a process-group leader (setpgid(0, 0)),
  * so kill(0) natively reaches only it and its children, never the test
@@ -204,6 +205,47 @@ static int test_tgkill(void)
 	return UT_PASS;
 }
 
+/* test_sleep_interrupted: a caught signal from another process ends a
+ * 5 s nanosleep early with EINTR and the time left; an ignored one does
+ * not interrupt it (the sleeper's 0.3 s sleep completes). */
+static int test_sleep_interrupted(void)
+{
+	pid_t c;
+	int st = -1;
+
+	shared[4] = 0;
+	c = fork();
+	if (c == 0) {
+		struct sigaction sa = { .sa_handler = on_signal };
+		struct timespec rem = { 0, 0 };
+		uint64_t t0;
+		int r;
+
+		signal(SIGUSR2, SIG_IGN);
+		sigaction(SIGUSR1, &sa, NULL);
+		__atomic_add_fetch(&shared[4], 1, __ATOMIC_SEQ_CST);
+		t0 = ut_now_ns();
+		r = nanosleep(&(struct timespec){ 0, 300000000 }, NULL);	/* SIGUSR2 lands here */
+		if (r != 0 || ut_now_ns() - t0 < 290000000)
+			_exit(2);
+		__atomic_add_fetch(&shared[4], 1, __ATOMIC_SEQ_CST);
+		r = nanosleep(&(struct timespec){ 5, 0 }, &rem);
+		if (r != -1 || errno != EINTR || got != SIGUSR1)
+			_exit(3);
+		_exit(rem.tv_sec >= 2 && rem.tv_sec < 5 ? 0 : 4);
+	}
+	UT_REQUIRE(c > 0 && wait_ready(4, 1), "child not ready");
+	nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	UT_CHECK(kill(c, SIGUSR2) == 0, "kill SIGUSR2: errno %d", errno);
+	UT_REQUIRE(wait_ready(4, 2), "the ignored signal's sleep did not end");
+	nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	UT_CHECK(kill(c, SIGUSR1) == 0, "kill SIGUSR1: errno %d", errno);
+	st = reap(c);
+	UT_CHECK(EXITED(st, 0), "child status %#x (2: ignored signal interrupted, 3: not "
+		 "interrupted, 4: bad time left)", st);
+	return UT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ut_case cases[] = {
@@ -213,6 +255,7 @@ int main(int argc, char **argv)
 		{ "other_group", test_other_group },
 		{ "zombie_and_all", test_zombie_and_all },
 		{ "tgkill", test_tgkill },
+		{ "sleep_interrupted", test_sleep_interrupted },
 	};
 
 	ut_init(argc, argv, 30);

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -154,6 +155,41 @@ static int test_clone_vm_vfork(void)
 	return UT_PASS;
 }
 
+/* test_parent_killed: a vfork child SIGKILLs its waiting parent and keeps
+ * running in the borrowed memory after the parent died (the address space
+ * outlives its first owner), then reports through a shared page. */
+static int test_parent_killed(void)
+{
+	volatile int *flag = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+				  -1, 0);
+	int st = 0;
+	pid_t p;
+
+	UT_REQUIRE(flag != MAP_FAILED, "mmap: errno %d", errno);
+	p = fork();
+	if (p == 0) {
+		word = 0;
+		if (vfork() == 0) {
+			pid_t parent = (pid_t)syscall(SYS_getppid);
+
+			syscall(SYS_kill, parent, SIGKILL);
+			while (syscall(SYS_kill, parent, 0) == 0)	/* until it is reaped */
+				syscall(SYS_nanosleep, &(struct timespec){ 0, 1000000 }, NULL);
+			word = 0x77;	/* the parent's memory, still mapped for us */
+			*flag = word == 0x77 ? 1 : 2;
+			_exit(0);
+		}
+		_exit(5);	/* the parent must not get here */
+	}
+	UT_REQUIRE(p > 0 && waitpid(p, &st, 0) == p, "fork/wait: errno %d", errno);
+	UT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "parent status %#x", st);
+	for (int i = 0; i < 5000 && !*flag; i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	UT_CHECK(*flag == 1, "the orphaned vfork child did not finish (flag %d)", *flag);
+	munmap((void *)flag, 4096);
+	return UT_PASS;
+}
+
 static volatile int ticker_stop;
 static volatile unsigned long ticks;
 
@@ -203,6 +239,7 @@ int main(int argc, char **argv)
 		{ "kill_releases", test_kill_releases },
 		{ "clone_vm_vfork", test_clone_vm_vfork },
 		{ "other_threads_run", test_other_threads_run },
+		{ "parent_killed", test_parent_killed },
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "mode=sleep")) {
