@@ -9,7 +9,7 @@
  * child checks what it received and exits 0, or with the number of the
  * first failed check. The parent reports KTAP.
  *
- * Args: none besides secs= (case names select cases).
+ * Args: iters=5 (rounds of each threaded exec case), secs=30.
  */
 #include "uktap.h"
 
@@ -63,10 +63,12 @@ static int child_env(int argc, char **argv)
 }
 
 /* child_threads: after an exec from a threaded process (mode=threads):
- * same pid, tid == pid, the old threads are gone. */
+ * same pid, tid == pid, the old threads are gone (tgkill, and Threads: 1
+ * in /proc/self/status). */
 static int child_threads(void)
 {
-	const char *pid = getenv("EXEC_PID"), *tids = getenv("OLD_TIDS");
+	const char *pid = getenv("EXEC_PID"), *tids = getenv("OLD_TIDS"), *line;
+	static char status[4096];
 
 	if (!pid || !tids || atoi(pid) != getpid())
 		return 1;
@@ -75,6 +77,9 @@ static int child_threads(void)
 	for (const char *t = tids; *t; t = strchrnul(t, ',') + (*strchrnul(t, ',') != 0))
 		if (syscall(SYS_tgkill, getpid(), atoi(t), 0) != -1 || errno != ESRCH)
 			return 3;
+	if (ut_read_file("/proc/self/status", status, sizeof(status)) > 0 &&
+	    (line = strstr(status, "\nThreads:")) && atoi(line + 9) != 1)
+		return 4;	/* the process still counts other threads */
 	return 0;
 }
 
@@ -263,15 +268,22 @@ static void threaded_child(bool from_helper)
 	exec_self_threads(-1);
 }
 
+/* run_threaded: iters= times (default 5), a child that execs with threads
+ * running must pass child_threads' checks. */
 static int run_threaded(bool from_helper)
 {
-	int st = 0;
-	pid_t pid = fork();
+	long iters = ut_arg("iters", 5);
 
-	if (pid == 0)
-		threaded_child(from_helper);
-	UT_REQUIRE(pid > 0 && waitpid(pid, &st, 0) == pid, "fork/wait: errno %d", errno);
-	UT_CHECK(EXITED(st, 0), "child status %#x (exit code = failed check)", st);
+	for (long i = 0; i < iters && !ut_time_up(); i++) {
+		int st = 0;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			threaded_child(from_helper);
+		UT_REQUIRE(pid > 0 && waitpid(pid, &st, 0) == pid, "fork/wait: errno %d", errno);
+		UT_REQUIRE(EXITED(st, 0), "iteration %ld: child status %#x (exit code = failed check)",
+			   i, st);
+	}
 	return UT_PASS;
 }
 
