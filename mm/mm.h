@@ -116,11 +116,19 @@ struct vma {
 	struct rcu_head rcu;	/* deferred free */
 };
 
+/*
+ * Layout: what every fault reads (pmap, rss) comes first and shares no
+ * cache line with what writers write on every operation (the tree's root and
+ * bookkeeping, the lock word, the (M) fields): a thread churning
+ * mmap/munmap must not make each fault of another CPU miss on pmap.root
+ * (before, the rwlock's owner field shared its line).
+ */
 struct mm {
-	struct maple_tree mt;	/* (M) writers; (R) readers under rcu_read_lock */
-	struct rwsem lock;
 	struct pmap pmap;	/* tables: lower levels linked by CAS */
 	struct pcpu_counter rss[MM_NR_RSS];	/* (A) pages mapped, per type */
+	struct maple_tree mt __cacheline_aligned;	/* (M) writers; (R) readers
+							 * under rcu_read_lock */
+	struct rwsem lock __cacheline_aligned;
 	uint64_t mmap_base;	/* (M) top of the top-down search */
 	uint64_t brk_start;	/* (M) */
 	uint64_t brk;		/* (M) */
