@@ -114,7 +114,7 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn, bool write = true,
 	bool registered = mmb_cpu_start();
 	int tid = st.thread_index();
 	uint64_t base = kBase + uint64_t(tid) * 2 * kRegionPages * kPage, i = 0;
-	uint64_t f0, r0, b0, f1, r1, b1;
+	uint64_t f0, r0, b0, f1, r1, b1, q0 = 0;
 
 	if (tid == 0) {
 		mmb_set_locked(locked);
@@ -129,6 +129,7 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn, bool write = true,
 		if (churn)
 			g_churner = std::thread(churn_main);
 		mmb_fault_stats(&f0, &r0, &b0);
+		q0 = mmb_tlb_requests();
 	}
 	int64_t n = 0;
 	double dontneed_ns = 0, cpu0 = thread_cpu_ns();
@@ -173,6 +174,10 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn, bool write = true,
 		st.counters["retry_per_fault"] = double(r1 - r0) / n;
 		// sanity: every iteration must be one fault (1.0)
 		st.counters["faults_per_iter"] = double((f1 - f0) + (b1 - b0)) / n;
+		// shootdown requests to other CPUs per fault: the faulters' own
+		// MADV_DONTNEED (their CPUs are in the mm); the churner's ranges
+		// were never touched, so its munmaps must add none
+		st.counters["requests_per_fault"] = double(mmb_tlb_requests() - q0) / n;
 		if (churn)	// the writer's progress: mmap+munmap pairs per second
 			st.counters["churn_ops"] = benchmark::Counter(double(g_churn_ops.load()),
 								     benchmark::Counter::kIsRate);

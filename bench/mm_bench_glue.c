@@ -2,6 +2,7 @@
 #include "mm_bench.h"
 #include "arch/host/machine.h"
 #include "sync/host/hostcpu.h"
+#include "mm/tlb.h"
 
 void mmb_init(uint64_t frames)
 {
@@ -91,4 +92,12 @@ void mmb_fault_stats(uint64_t *fast, uint64_t *retries, uint64_t *fallbacks)
 	*fast = s.fast;
 	*retries = s.retries;
 	*fallbacks = s.fallbacks;
+}
+
+uint64_t mmb_tlb_requests(void)
+{
+	struct tlb_stats s;
+
+	tlb_stats_read(&s);
+	return s.requests;
 }
