@@ -298,9 +298,38 @@ static unsigned mt_plan_inplace(struct mt_wr *wr)
 	return p;
 }
 
+/* mt_plan_share: a single leaf overflows (two new leaves): if a sibling
+ * under the same parent has room for the excess, take it into the span, so
+ * that the two are rebalanced instead of a third leaf being added (B*-tree
+ * style: leaves fill to ~80% instead of ~70% under random inserts, the tree
+ * is smaller and lookups miss less). True if it widened. */
+static bool mt_plan_share(struct mt_wr *wr)
+{
+	unsigned d = wr->height - 1;
+	uint64_t pmin, pmax, min, max;
+	struct mt_node *sib;
+	bool left;
+
+	if (!d || wr->k[d] != 2)
+		return false;
+	mt_wdescend(wr, wr->smin[d], d, &min, &max);
+	if (max != wr->smax[d])
+		return false;	/* the span is already several leaves */
+	mt_wdescend(wr, wr->smin[d], d - 1, &pmin, &pmax);
+	left = wr->smax[d] == pmax;
+	if (left && wr->smin[d] == pmin)
+		return false;	/* an only child: no sibling */
+	sib = mt_wdescend(wr, left ? wr->smin[d] - 1 : wr->smax[d] + 1, d, &min, &max);
+	if (wr->cnt[d] + sib->nr > 2 * MT_LEAF_SLOTS)
+		return false;
+	mt_widen(wr, d, left);
+	return true;
+}
+
 /* mt_plan: decide spans, counts and the new shape; allocates nothing. */
 static void mt_plan(struct mt_wr *wr)
 {
+	bool shared = false;
 	struct mt_seq s;
 	unsigned d;
 
@@ -308,6 +337,10 @@ again:
 	mt_plan_spans(wr);
 	if (!mt_plan_counts(wr, &s))
 		goto again;
+	if (!shared && mt_plan_share(wr)) {
+		shared = true;
+		goto again;
+	}
 	for (wr->top = 0; wr->top + 1 < wr->height && wr->cnt[wr->top] == 1; wr->top++)
 		;
 	for (d = wr->top + 1; d < wr->height; d++) {
