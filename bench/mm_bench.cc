@@ -114,7 +114,7 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn, bool write = true,
 	bool registered = mmb_cpu_start();
 	int tid = st.thread_index();
 	uint64_t base = kBase + uint64_t(tid) * 2 * kRegionPages * kPage, i = 0;
-	uint64_t f0, r0, b0, f1, r1, b1, q0 = 0;
+	uint64_t f0, r0, b0, l0, f1, r1, b1, l1, q0 = 0;
 
 	if (tid == 0) {
 		mmb_set_locked(locked);
@@ -128,7 +128,7 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn, bool write = true,
 		g_churn_mm = othermm ? mmb_mm_create() : g_mm;
 		if (churn)
 			g_churner = std::thread(churn_main);
-		mmb_fault_stats(&f0, &r0, &b0);
+		mmb_fault_stats(&f0, &r0, &b0, &l0);
 		q0 = mmb_tlb_requests();
 	}
 	int64_t n = 0;
@@ -168,12 +168,12 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn, bool write = true,
 		g_stop = true;
 		if (churn)
 			g_churner.join();
-		mmb_fault_stats(&f1, &r1, &b1);
+		mmb_fault_stats(&f1, &r1, &b1, &l1);
 		double n = double(st.iterations()) * st.threads();
 		st.counters["fallback_per_fault"] = double(b1 - b0) / n;
 		st.counters["retry_per_fault"] = double(r1 - r0) / n;
 		// sanity: every iteration must be one fault (1.0)
-		st.counters["faults_per_iter"] = double((f1 - f0) + (b1 - b0)) / n;
+		st.counters["faults_per_iter"] = double((f1 - f0) + (l1 - l0)) / n;
 		// shootdown requests to other CPUs per fault: the faulters' own
 		// MADV_DONTNEED (their CPUs are in the mm); the churner's ranges
 		// were never touched, so its munmaps must add none

@@ -25,7 +25,9 @@ void mmb_dontneed(struct mm *mm, uint64_t addr, uint64_t len);
 int mmb_write(struct mm *mm, uint64_t va, uint8_t v);
 int mmb_read(struct mm *mm, uint64_t va);
 void mmb_set_locked(bool on);
-void mmb_fault_stats(uint64_t *fast, uint64_t *retries, uint64_t *fallbacks);
+/* fast: resolved lock-free; locked: by the slow path (forced or fallback) */
+void mmb_fault_stats(uint64_t *fast, uint64_t *retries, uint64_t *fallbacks,
+		     uint64_t *locked);
 uint64_t mmb_tlb_requests(void);	/* shootdown requests sent so far */
 
 #ifdef __cplusplus

@@ -84,7 +84,8 @@ void mmb_set_locked(bool on)
 	fault_set_force_locked(on);
 }
 
-void mmb_fault_stats(uint64_t *fast, uint64_t *retries, uint64_t *fallbacks)
+void mmb_fault_stats(uint64_t *fast, uint64_t *retries, uint64_t *fallbacks,
+		     uint64_t *locked)
 {
 	struct fault_stats s;
 
@@ -92,6 +93,7 @@ void mmb_fault_stats(uint64_t *fast, uint64_t *retries, uint64_t *fallbacks)
 	*fast = s.fast;
 	*retries = s.retries;
 	*fallbacks = s.fallbacks;
+	*locked = s.locked;
 }
 
 uint64_t mmb_tlb_requests(void)
