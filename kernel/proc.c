@@ -20,6 +20,7 @@
 #include "kernel/signal.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
+#include "kernel/smp_call.h"
 #include "arch/cpu.h"
 #include "arch/x86.h"
 
@@ -335,12 +336,45 @@ void proc_exit(int status)
 		ck_pr_store_int(&p->exit_status, status);
 	futex_wake_all(p->mm);	/* waiters see group_exit and leave */
 	waitq_wake_all(&proc_wq);	/* so do our wait4 and vfork sleepers */
+	proc_kick(proc_running_cpus(p, thread_self()->user));	/* and runners */
 	proc_thread_exit();
 }
 
 void proc_kick_waiters(void)
 {
 	waitq_wake_all(&proc_wq);
+}
+
+uint64_t proc_running_cpus(struct proc *p, struct uthread *except)
+{
+	uint64_t mask = 0;
+
+	spin_lock(&p->lock);
+	for (struct proc_thread *pt = p->threads; pt; pt = pt->next)
+		if (pt->ut != except && !ck_pr_load_int(&pt->ut->exited))
+			mask |= proc_thread_cpu(pt->t);
+	spin_unlock(&p->lock);
+	return mask;
+}
+
+uint64_t proc_thread_cpu(struct thread *t)
+{
+	/* racy snapshot: a stale bit costs one needless interrupt */
+	return ck_pr_load_int(&t->on_cpu) ? 1ull << ck_pr_load_uint(&t->cpu) : 0;
+}
+
+/* proc_kick_fn: nothing: the interrupt's return to user mode does the work. */
+static void proc_kick_fn(void *arg)
+{
+}
+
+void proc_kick(uint64_t mask)
+{
+	if (!irqs_enabled())
+		return;
+	mask &= ~(1ull << cpu_self());	/* our own return work runs anyway */
+	if (mask)
+		smp_call(mask, proc_kick_fn, NULL);
 }
 
 bool proc_exiting(struct proc *p)
@@ -361,6 +395,7 @@ int proc_zap_others(struct proc *p, struct uthread *self)
 		return -EINTR;	/* another thread is exec'ing: we leave */
 	futex_wake_all(p->mm);
 	waitq_wake_all(&proc_wq);
+	proc_kick(proc_running_cpus(p, self));	/* threads running user code */
 	wait_event(&proc_wq, ck_pr_load_int(&p->nthreads) == 1 ||
 			     ck_pr_load_int(&p->group_exit));
 	ck_pr_store_ptr(&p->zap_except, NULL);

@@ -127,6 +127,15 @@ void proc_thread_link(struct proc *p, struct proc_thread *pt, struct thread *t,
 /* proc_exiting: the calling thread (of p) must leave: the process is
  * exiting, or another of its threads is exec'ing. */
 bool proc_exiting(struct proc *p);
+/* proc_running_cpus: the CPUs (bit c = CPU c) running a live thread of p
+ * other than except right now (a racy snapshot). proc_thread_cpu: t's CPU
+ * bit if it is on one. proc_kick: interrupt the CPUs in mask (except the
+ * caller's), so threads running user code there take their return-to-user
+ * work (signals, exit) now rather than at their next tick; no-op with
+ * interrupts off. No lock may be held (smp_call waits). */
+uint64_t proc_running_cpus(struct proc *p, struct uthread *except);
+uint64_t proc_thread_cpu(struct thread *t);
+void proc_kick(uint64_t mask);
 /* proc_check_exit: on the way back to user mode: leave if proc_exiting. */
 void proc_check_exit(void);
 /* proc_kick_waiters: wake every wait4 sleeper to re-check (a kill). */

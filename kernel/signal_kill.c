@@ -11,8 +11,10 @@
  *
  * A signal sent to a process goes to one of its threads that does not
  * block it (else the first live one), and is noticed at that thread's next
- * return to user mode (a futex or wait4 sleeper re-checks at once; a thread
- * running user code at its next tick).
+ * return to user mode: a futex, wait4 or vfork sleeper re-checks at once, a
+ * nanosleep within a tick, and a thread running user code is interrupted
+ * (proc_kick: an IPI to its CPU once the tree lock is released; SIGKILL
+ * interrupts every thread of the process).
  *
  * Synchronization: targets are found and signalled under proc_tree_lock
  * (proc_for_each), so none is freed meanwhile and p->dead is stable.
@@ -39,27 +41,39 @@ static void signal_send(struct uthread *ut, int sig)
 }
 
 /* signal_target: a live thread of p that does not block sig, else the
- * first live one; the first thread's state if p has not started one yet
- * (it takes what is pending when it runs); NULL if none is left. */
-static struct uthread *signal_target(struct proc *p, int sig)
+ * first live one, and its kernel thread in *t; the first thread's state
+ * and *t NULL if p has not started one yet (it takes what is pending when
+ * it runs); NULL if none is left. */
+static struct uthread *signal_target(struct proc *p, int sig, struct thread **t)
 {
-	struct uthread *ut = NULL;
+	struct proc_thread *found = NULL;
 
+	*t = NULL;
 	spin_lock(&p->lock);
-	if (!p->threads)
-		ut = &p->ut;
 	for (struct proc_thread *pt = p->threads; pt; pt = pt->next) {
 		if (ck_pr_load_int(&pt->ut->exited))
 			continue;
-		if (!ut)
-			ut = pt->ut;
+		if (!found)
+			found = pt;
 		if (!(pt->ut->sigmask & (1ull << (sig - 1)))) {
-			ut = pt->ut;
+			found = pt;
 			break;
 		}
 	}
 	spin_unlock(&p->lock);
-	return ut;
+	if (found)
+		*t = found->t;
+	return found ? found->ut : p->threads ? NULL : &p->ut;
+}
+
+/* signal_send_kick: signal_send, and the CPUs to interrupt so that it
+ * takes effect now: every thread of the process for SIGKILL, else t's. */
+static uint64_t signal_send_kick(struct uthread *ut, struct thread *t, int sig)
+{
+	signal_send(ut, sig);
+	if (sig == SIGKILL)
+		return proc_running_cpus(ut->proc, NULL);
+	return t ? proc_thread_cpu(t) : 0;
 }
 
 /* proc_has_tid: a live thread of p has tid (p->lock taken). */
@@ -79,6 +93,7 @@ struct kill_req {
 	int sig;
 	int self;	/* the caller's pid */
 	int pgid;	/* the group kill(0) / kill(-pgrp) targets */
+	uint64_t kick;	/* CPUs to interrupt afterwards (proc_kick) */
 };
 
 /* kill_match: does kill(req->pid) target p? (tree lock held) */
@@ -94,26 +109,28 @@ static bool kill_match(struct proc *p, const struct kill_req *req)
 /* kill_visit: signal p if kill targets it; 1 if it did (0 otherwise). */
 static int kill_visit(struct proc *p, void *arg)
 {
-	const struct kill_req *req = arg;
+	struct kill_req *req = arg;
 	struct uthread *ut;
+	struct thread *t;
 
 	if (!kill_match(p, req))
 		return 0;
 	if (req->sig > 0 && req->sig <= NSIG && !ck_pr_load_int(&p->dead) &&
-	    (ut = signal_target(p, req->sig)))
-		signal_send(ut, req->sig);
+	    (ut = signal_target(p, req->sig, &t)))
+		req->kick |= signal_send_kick(ut, t, req->sig);
 	return 1;
 }
 
 long sys_kill(uint64_t pid, uint64_t sig, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
-	struct kill_req req = { (int)pid, (int)sig, proc_self()->pid, 0 };
+	struct kill_req req = { (int)pid, (int)sig, proc_self()->pid, 0, 0 };
 	int found;
 
 	if ((int)pid == INT32_MIN)
 		return -ESRCH_;	/* -pid overflows (Linux) */
 	req.pgid = (int)pid < -1 ? -(int)pid : (int)proc_get_pgid(0);
 	found = proc_for_each(kill_visit, &req);
+	proc_kick(req.kick);
 	if (!found)
 		return -ESRCH_;
 	return (unsigned)req.sig > NSIG ? -EINVAL : 0;
@@ -121,36 +138,39 @@ long sys_kill(uint64_t pid, uint64_t sig, uint64_t a2, uint64_t a3, uint64_t a4,
 
 struct tgkill_req {
 	int tgid, tid, sig;
-	int found;	/* 0 none, 1 found */
+	uint64_t kick;	/* CPUs to interrupt afterwards (proc_kick) */
 };
 
 /* tgkill_visit: signal thread tid of process tgid (tree lock held). */
 static int tgkill_visit(struct proc *p, void *arg)
 {
 	struct tgkill_req *req = arg;
-	struct uthread *ut = NULL;
+	struct proc_thread *found = NULL;
 
 	if (p->pid != req->tgid || ck_pr_load_int(&p->dead))
 		return 0;
 	spin_lock(&p->lock);
-	for (struct proc_thread *pt = p->threads; pt && !ut; pt = pt->next)
+	for (struct proc_thread *pt = p->threads; pt && !found; pt = pt->next)
 		if (pt->ut->tid == req->tid && !ck_pr_load_int(&pt->ut->exited))
-			ut = pt->ut;
+			found = pt;
 	spin_unlock(&p->lock);
-	if (!ut)
+	if (!found)
 		return 0;
 	if (req->sig > 0 && req->sig <= NSIG)
-		signal_send(ut, req->sig);
+		req->kick |= signal_send_kick(found->ut, found->t, req->sig);
 	return 1;
 }
 
 long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	struct tgkill_req req = { (int)tgid, (int)tid, (int)sig, 0 };
+	int found;
 
 	if ((int)tgid <= 0 || (int)tid <= 0)
 		return -EINVAL;
-	if (!proc_for_each(tgkill_visit, &req))
+	found = proc_for_each(tgkill_visit, &req);
+	proc_kick(req.kick);
+	if (!found)
 		return -ESRCH_;
 	return (unsigned)req.sig > NSIG ? -EINVAL : 0;
 }
