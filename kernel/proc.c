@@ -1,12 +1,15 @@
 /*
  * kernel/proc.c - processes: spawn from the initramfs, exit, wait.
  *
- * A process is one kernel thread that adopted the process's address space
- * (thread->user = &proc->ut) and entered user mode through user_return().
- * Exit runs on that thread: it closes the files, drops to the kernel page
- * tables, destroys the mm (every frame and table page returns, after the
- * shootdowns and a grace period), marks the process dead and wakes the
- * waiter, who joins the thread and frees the process.
+ * A process is one or more kernel threads that adopted the process's
+ * address space (thread->user = &proc->ut for the first) and entered user
+ * mode through user_return(). Exit runs on the last thread: it closes the
+ * files, drops to the kernel page tables, drops its mm reference (the last
+ * destroys the mm: every frame and table page returns, after the shootdowns
+ * and a grace period), marks the process dead and wakes the waiter, who
+ * joins the threads and frees the process. Also here: the exit of the
+ * other threads when one execs (proc_zap_others) and the IPI kick that
+ * makes threads running user code notice signals and exits at once.
  *
  * Synchronization: kernel/proc_internal.h (proc_tree_lock, proc_wq);
  * p->dead is set with a release store after everything the waiter reads.

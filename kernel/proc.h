@@ -52,7 +52,7 @@ struct k_sigaction {
 };
 
 /*
- * struct proc - a process (one thread for now). Legend as above plus
+ * struct proc - a process and its threads. Legend as above plus
  * (L) proc->lock; (A) atomic; (T) proc_tree_lock (kernel/proc.c).
  */
 struct proc_thread {
