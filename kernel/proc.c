@@ -261,6 +261,18 @@ static void proc_last_exit(struct proc *p)
 	waitq_wake_all(&proc_wq);
 }
 
+/* proc_wait4_match: does wait4's pid select child c of p? pid > 0 that
+ * child, -1 any, 0 those in p's group, < -1 those in group -pid (tree
+ * lock held: pgid). */
+static bool proc_wait4_match(struct proc *p, struct proc *c, int pid)
+{
+	if (pid > 0)
+		return c->pid == pid;
+	if (pid == -1)
+		return true;
+	return c->pgid == (pid == 0 ? p->pgid : -pid);
+}
+
 /* proc_wait4_find: a dead child matching pid, unlinked; NULL if none is
  * dead yet; *any: some child matches. */
 static struct proc *proc_wait4_find(struct proc *p, int pid, bool *any)
@@ -272,7 +284,7 @@ static struct proc *proc_wait4_find(struct proc *p, int pid, bool *any)
 	for (struct proc **pp = &p->children; *pp; pp = &(*pp)->sibling) {
 		struct proc *c = *pp;
 
-		if (pid != -1 && c->pid != pid)
+		if (!proc_wait4_match(p, c, pid))
 			continue;
 		*any = true;
 		if (ck_pr_load_int(&c->dead)) {

@@ -173,7 +173,8 @@ long proc_get_pgid(int pid);
 struct mm_ref *mm_ref_new(struct mm *mm);
 void mm_ref_get(struct mm_ref *r);
 void mm_ref_put(struct mm_ref *r);
-/* proc_wait4: wait for a child (pid or -1) to exit and reap it; its pid (0
+/* proc_wait4: wait for a child selected by pid as wait4(2) does (a pid,
+ * -1 any, 0 the caller's group, < -1 group -pid) to exit and reap it; its pid (0
  * with nohang and none ready), status out; -ECHILD, -EINTR. */
 long proc_wait4(int pid, int *status, bool nohang);
 /* proc_alloc: a process using ref's mm (NULL: a fresh one), consuming the

@@ -146,7 +146,9 @@ long sys_wait4(uint64_t pid, uint64_t ustatus, uint64_t options, uint64_t urusag
 
 	if (options & ~(uint64_t)(1 | 2 | 8 | 0x40000000 | 0x80000000 | 0x20000000))
 		return -EINVAL;
-	r = proc_wait4((int)pid > 0 ? (int)pid : -1, &status, options & 1);
+	if ((int)pid == INT32_MIN)
+		return -3;	/* ESRCH: -pid overflows (Linux) */
+	r = proc_wait4((int)pid, &status, options & 1);
 	if (r > 0 && ustatus && copy_to_user(ustatus, &status, sizeof(status)))
 		return -EFAULT;
 	if (r > 0 && urusage && copy_to_user(urusage, zero, sizeof(zero)))

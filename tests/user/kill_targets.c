@@ -6,7 +6,8 @@
  * signal number (after the target was found, so a missing target still
  * gives ESRCH), signal 0, and tgkill of a thread of another process.
  * setpgid/getpgid as far as these need them. A caught signal interrupts
- * nanosleep (EINTR, time left), an ignored one does not.
+ * nanosleep (EINTR, time left), an ignored one does not. waitpid(0) and
+ * waitpid(-pgrp) select children by process group.
  *
  * The program first makes itself a process-group leader (setpgid(0, 0)),
  * so kill(0) natively reaches only it and its children, never the test
@@ -246,6 +247,33 @@ static int test_sleep_interrupted(void)
 	return UT_PASS;
 }
 
+/* test_wait_by_group: waitpid(0) waits only for children in our group
+ * (B left it and died first, A is still ours), waitpid(-pgrp) for B. */
+static int test_wait_by_group(void)
+{
+	pid_t a, b, r;
+	int st = 0;
+
+	b = fork();
+	if (b == 0) {
+		setpgid(0, 0);
+		_exit(11);
+	}
+	a = fork();
+	if (a == 0) {
+		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+		_exit(12);
+	}
+	UT_REQUIRE(a > 0 && b > 0, "fork: errno %d", errno);
+	r = waitpid(0, &st, 0);
+	UT_CHECK(r == a && EXITED(st, 12), "waitpid(0): %d (a %d, b %d) status %#x", (int)r,
+		 (int)a, (int)b, st);
+	r = waitpid(-b, &st, 0);
+	UT_CHECK(r == b && EXITED(st, 11), "waitpid(-pgrp): %d status %#x", (int)r, st);
+	UT_CHECK(waitpid(0, &st, WNOHANG) == -1 && errno == ECHILD, "a child is left");
+	return UT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ut_case cases[] = {
@@ -256,6 +284,7 @@ int main(int argc, char **argv)
 		{ "zombie_and_all", test_zombie_and_all },
 		{ "tgkill", test_tgkill },
 		{ "sleep_interrupted", test_sleep_interrupted },
+		{ "wait_by_group", test_wait_by_group },
 	};
 
 	ut_init(argc, argv, 30);
