@@ -31,6 +31,8 @@ static long exec_copy_in(char *path, struct exec_strs *s, uint64_t upath, uint64
 		return r;
 	if ((r = exec_strs_copy_user(s, uargv, false)))
 		return r;
+	if (!s->argc && (r = exec_strs_add(s, "", false)))
+		return r;	/* Linux: an empty argv gets "" as argv[0] */
 	return exec_strs_copy_user(s, uenvp, true);
 }
 

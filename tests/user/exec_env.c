@@ -139,6 +139,8 @@ static int test_env_empty(void)
 	UT_CHECK(EXITED(st, 0), "envp NULL: child status %#x", st);
 	st = run_exec(NULL, argv, none);
 	UT_CHECK(EXITED(st, 0), "envp {NULL}: child status %#x", st);
+	st = run_exec(NULL, none, (char *[]){ "KESTREL_NOARGV=1", NULL });
+	UT_CHECK(EXITED(st, 0), "argv {NULL} (Linux adds \"\"): child status %#x", st);
 	return UT_PASS;
 }
 
@@ -310,6 +312,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strncmp(argv[1], "mode=", 5))
 		return child_main(argc, argv);
+	if (argc == 1 && !argv[0][0])	/* exec'd with an empty argv */
+		return environ[0] && !strcmp(environ[0], "KESTREL_NOARGV=1") && !environ[1] ? 0 : 1;
 	self_path = argv[0];
 	ut_init(argc, argv, 30);
 	if (self_path[0] != '/')
