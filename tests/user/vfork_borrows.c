@@ -9,7 +9,8 @@
  * the child execs (not when the exec fails), exits or is killed; clone
  * with CLONE_VM | CLONE_VFORK on a new stack (what posix_spawn does) works
  * the same; only the vfork'ing thread waits, the parent's other threads
- * keep running.
+ * keep running (and may vfork at the same time: several children borrow
+ * one address space).
  *
  * The program re-executes itself (argv[0], an absolute path) with
  * "mode=sleep" (sleep 300 ms, exit 3) for the exec case.
@@ -190,6 +191,48 @@ static int test_parent_killed(void)
 	return UT_PASS;
 }
 
+static volatile uint64_t slots[4];
+
+/* vforker: iters/4 rounds of vfork in this thread; the child writes its
+ * thread's slot in the shared memory and exits with the round number. */
+static void *vforker(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+	long n = ut_arg("iters", 100) / 4;
+
+	for (long i = 0; i < n && !ut_time_up(); i++) {
+		int st = 0;
+		pid_t pid = vfork();
+
+		if (pid == 0) {
+			slots[me] = (uint64_t)i + 1;
+			_exit((int)(i & 0x7f));
+		}
+		UT_CHECK(pid > 0 && slots[me] == (uint64_t)i + 1, "thread %d round %ld: slot %lu",
+			 me, i, (unsigned long)slots[me]);
+		UT_CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+			 WEXITSTATUS(st) == (int)(i & 0x7f), "thread %d round %ld: status %#x", me,
+			 i, st);
+		if (ut_failures())
+			break;
+	}
+	return NULL;
+}
+
+/* test_concurrent_vforks: four threads vfork at once, so several children
+ * borrow one address space at the same time. */
+static int test_concurrent_vforks(void)
+{
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++)
+		UT_REQUIRE(pthread_create(&t[i], NULL, vforker, (void *)(intptr_t)i) == 0,
+			   "pthread_create");
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	return UT_PASS;
+}
+
 static volatile int ticker_stop;
 static volatile unsigned long ticks;
 
@@ -240,6 +283,7 @@ int main(int argc, char **argv)
 		{ "clone_vm_vfork", test_clone_vm_vfork },
 		{ "other_threads_run", test_other_threads_run },
 		{ "parent_killed", test_parent_killed },
+		{ "concurrent_vforks", test_concurrent_vforks },
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "mode=sleep")) {
