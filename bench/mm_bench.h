@@ -28,7 +28,9 @@ void mmb_set_locked(bool on);
 /* fast: resolved lock-free; locked: by the slow path (forced or fallback) */
 void mmb_fault_stats(uint64_t *fast, uint64_t *retries, uint64_t *fallbacks,
 		     uint64_t *locked);
-uint64_t mmb_tlb_requests(void);	/* shootdown requests sent so far */
+uint64_t mmb_tlb_requests(void);
+void *mmb_frame_alloc_zeroed(void);	/* a zeroed frame (struct page *) */
+void mmb_frame_free(void *pg);	/* shootdown requests sent so far */
 
 #ifdef __cplusplus
 }

@@ -103,3 +103,14 @@ uint64_t mmb_tlb_requests(void)
 	tlb_stats_read(&s);
 	return s.requests;
 }
+
+void *mmb_frame_alloc_zeroed(void)
+{
+	return pmap_page_alloc(PG_ANON | PMAP_ZERO);
+}
+
+void mmb_frame_free(void *pg)
+{
+	((struct page *)pg)->refcount = 0;
+	pmap_page_free(pg);
+}
