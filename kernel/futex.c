@@ -16,6 +16,7 @@
 #include "kernel/sched.h"
 #include "kernel/machine.h"
 #include "kernel/syscall.h"
+#include "kernel/signal.h"
 
 #define FUTEX_WAIT	0
 #define FUTEX_WAKE	1
@@ -59,12 +60,11 @@ static struct futex_bucket *futex_bucket(struct mm *mm, uint64_t uaddr)
 	return &buckets[h >> 58];
 }
 
-/* futex_interrupted: a signal the thread does not block is pending. */
+/* futex_interrupted: a signal the thread neither blocks nor ignores is
+ * pending. */
 static bool futex_interrupted(void)
 {
-	struct uthread *ut = thread_self()->user;
-
-	return ck_pr_load_64(&ut->pending) & ~ut->sigmask;
+	return signal_interrupts(thread_self()->user);
 }
 
 /* futex_unqueue: remove w from b if still queued (bucket mutex held). */

@@ -241,6 +241,7 @@ static void proc_orphan_children(struct proc *p)
 /* proc_last_exit: the last thread tears the process down. */
 static void proc_last_exit(struct proc *p)
 {
+	uint64_t kick;
 	bool reap;
 
 	file_close_all(p);
@@ -257,8 +258,10 @@ static void proc_last_exit(struct proc *p)
 		p->sibling = proc_orphans;
 		proc_orphans = p;
 	}
+	kick = signal_child_exit(p);	/* SIGCHLD, once it is a zombie */
 	spin_unlock(&proc_tree_lock);
 	waitq_wake_all(&proc_wq);
+	proc_kick(kick);
 }
 
 /* proc_wait4_match: does wait4's pid select child c of p? pid > 0 that

@@ -14,6 +14,7 @@
 #define KESTREL_KERNEL_PROC_H
 
 #include "mm/mm.h"
+#include "kernel/signal.h"
 
 struct proc;
 struct thread;
@@ -25,7 +26,9 @@ struct uthread {
 	uint64_t clear_tid;	/* (O) set_tid_address: user address, 0 if none */
 	int tid;		/* (C); exec's de_thread sets the pid (proc lock) */
 	uint64_t sigmask;	/* (O) blocked signals, bit sig-1 */
-	uint64_t pending;	/* (A) signals sent to this thread, not yet taken */
+	uint64_t pending;	/* (A) signals sent to this thread, not yet taken;
+				 * set and cleared under proc->lock */
+	struct ksiginfo siginfo[64];	/* (proc->lock) source of each pending signal */
 	struct trap_frame *tf;	/* (O) user frame of the syscall in progress */
 	bool fpu_saved;		/* (O) fpu holds its state (else: reset state) */
 	int exited;		/* (A) 1 once the thread left for good */
@@ -98,6 +101,8 @@ struct proc {
 	uint64_t rlimit_as_max;		/* (M of mm) RLIMIT_AS hard limit */
 	struct file *files[PROC_NFILES];	/* (L) */
 	int exit_status;		/* (A) wait status, valid once dead */
+	int exit_signal;		/* (C) sent to the parent at exit (SIGCHLD
+					 * for fork and vfork; clone's low byte) */
 	int dead;			/* (A) exited; the thread is finishing */
 	struct k_sigaction sigact[64];	/* (L) */
 	char name[32];			/* (C) */
@@ -145,8 +150,10 @@ void proc_kick_waiters(void);
 void proc_return_work(struct trap_frame *tf);
 int proc_alloc_tid(void);
 /* proc_fork: a copy of the calling process (the same open files,
- * dispositions, mask and alternate signal stack) whose thread returns to
- * user mode from tf with RAX 0 (on newsp if nonzero). Its address space is
+ * dispositions, mask and alternate signal stack; flags' low byte is the
+ * signal its parent gets when it exits, -EINVAL above 64) whose thread
+ * returns to user mode from tf with RAX 0 (on newsp if nonzero). Its
+ * address space is
  * a copy-on-write copy, or with CLONE_VM the caller's own (shared, mm_ref).
  * With CLONE_VFORK the caller sleeps until the child execs or exits (or the
  * caller's process is exiting). The child's pid or negative errno. */

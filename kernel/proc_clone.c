@@ -8,6 +8,7 @@
  * (kernel/proc_fork.c). Also fork, vfork and wait4.
  */
 #include "kernel/syscall.h"
+#include "kernel/signal.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
 #include "arch/cpu.h"
@@ -76,7 +77,7 @@ long sys_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uint64_t chi
 	int tid;
 
 	if (!(flags & ~(uint64_t)(CLONE_VM | CLONE_VFORK | 0xff)))	/* a process */
-		return proc_fork(self->tf, flags & (CLONE_VM | CLONE_VFORK), newsp);
+		return proc_fork(self->tf, flags, newsp);
 	if ((flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS)
 		return -EINVAL;	/* partial sharing is not supported */
 	if ((flags & ~(uint64_t)CLONE_KNOWN) || (flags & 0xff) || (tls >= USER_VA_END))
@@ -128,13 +129,13 @@ long sys_exit_thread(uint64_t code, uint64_t a1, uint64_t a2, uint64_t a3, uint6
 
 long sys_fork(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
-	return proc_fork(thread_self()->user->tf, 0, 0);
+	return proc_fork(thread_self()->user->tf, SIGCHLD, 0);
 }
 
 /* sys_vfork: clone(CLONE_VM | CLONE_VFORK | SIGCHLD) on the same stack. */
 long sys_vfork(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
-	return proc_fork(thread_self()->user->tf, CLONE_VM | CLONE_VFORK, 0);
+	return proc_fork(thread_self()->user->tf, CLONE_VM | CLONE_VFORK | SIGCHLD, 0);
 }
 
 long sys_wait4(uint64_t pid, uint64_t ustatus, uint64_t options, uint64_t urusage,

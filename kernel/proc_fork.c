@@ -99,8 +99,10 @@ static struct proc *fork_child(struct proc *p, uint64_t flags)
 		return NULL;
 	}
 	c = proc_alloc(p->name, ref);
-	if (c)
+	if (c) {
 		fork_inherit(p, c);
+		c->exit_signal = (int)(flags & 0xff);
+	}
 	return c;
 }
 
@@ -137,6 +139,11 @@ long proc_fork(struct trap_frame *tf, uint64_t flags, uint64_t newsp)
 	struct vfork_done vd = { 0 };
 	int pid;
 
+	if ((flags & 0xff) > NSIG) {
+		env_free(fs, sizeof(*fs));
+		env_free(pt, sizeof(*pt));
+		return -EINVAL;	/* not a valid exit signal */
+	}
 	if (!fs || !pt || !(c = fork_child(p, flags)))
 		goto out_nomem;
 	fs->p = c;

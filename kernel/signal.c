@@ -48,11 +48,17 @@ struct ucontext {
 	uint64_t sigmask;
 };
 
+/* Linux's siginfo: the fields after the header depend on the source. */
 struct siginfo {
 	int32_t signo, errno_, code, pad;
-	uint64_t addr;
-	uint8_t rest[128 - 24];
+	union {
+		uint64_t addr;					/* faults */
+		struct { int32_t pid, uid, status; } src;	/* kill, SIGCHLD */
+		uint8_t bytes[16];
+	};
+	uint8_t rest[128 - 32];
 };
+_Static_assert(sizeof(struct siginfo) == 128, "siginfo is 128 bytes");
 
 struct rt_sigframe {
 	uint64_t pretcode;
@@ -71,12 +77,26 @@ static void signal_kill(struct trap_frame *tf, int sig, uint64_t addr)
 	proc_exit_signal(sig);
 }
 
+/* signal_info: the siginfo of sig from source ki. */
+static void signal_info(struct siginfo *info, int sig, const struct ksiginfo *ki)
+{
+	info->signo = sig;
+	info->code = ki->code;
+	if (ki->code <= 0 || sig == SIGCHLD) {
+		info->src.pid = ki->pid;
+		info->src.uid = ki->uid;
+		info->src.status = ki->status;
+	} else {
+		info->addr = ki->addr;
+	}
+}
+
 /* signal_frame: write the rt_sigframe for sig on the user stack or the
  * alternate one (kernel/signal_stack.c); the frame's address, or 0 if the
  * stack is not writable or too small (or no memory). Interrupts are on; the
  * FPU registers hold this thread's state (the switch code keeps them). */
-static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig, int code,
-			     uint64_t addr, const struct k_sigaction *ka)
+static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig,
+			     const struct ksiginfo *ki, const struct k_sigaction *ka)
 {
 	struct rt_sigframe *f;
 	uint64_t sp = sas_frame_sp(ut, tf->rsp, ka->flags, sizeof(*f));
@@ -90,12 +110,10 @@ static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig,
 		tf->r8, tf->r9, tf->r10, tf->r11, tf->r12, tf->r13, tf->r14, tf->r15,
 		tf->rdi, tf->rsi, tf->rbp, tf->rbx, tf->rdx, tf->rax, tf->rcx, tf->rsp, tf->rip,
 		tf->rflags, (uint16_t)tf->cs, 0, 0, (uint16_t)tf->ss, tf->error, tf->vector,
-		ut->sigmask, addr, sp + offsetof(struct rt_sigframe, fpu), { 0 } };
+		ut->sigmask, ki->addr, sp + offsetof(struct rt_sigframe, fpu), { 0 } };
 	f->uc.sigmask = ut->sigmask;
 	sas_save(ut, &f->uc.stack);
-	f->info.signo = sig;
-	f->info.code = code;
-	f->info.addr = addr;
+	signal_info(&f->info, sig, ki);
 	__asm__ volatile("fxsave64 %0" : "=m"(f->fpu));
 	err = copy_to_user(sp, f, sizeof(*f));
 	env_free(f, sizeof(*f));
@@ -104,16 +122,16 @@ static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig,
 
 /* signal_enter: make tf enter ka's handler for sig (frame on the user
  * stack); kills with SIGSEGV if the stack cannot take the frame. */
-static void signal_enter(struct trap_frame *tf, struct uthread *ut, int sig, int code,
-			 uint64_t addr, const struct k_sigaction *ka)
+static void signal_enter(struct trap_frame *tf, struct uthread *ut, int sig,
+			 const struct ksiginfo *ki, const struct k_sigaction *ka)
 {
 	uint64_t sp, bit = 1ull << (sig - 1);
 
 	irq_enable();
-	sp = signal_frame(tf, ut, sig, code, addr, ka);
+	sp = signal_frame(tf, ut, sig, ki, ka);
 	irq_disable();
 	if (!sp)
-		signal_kill(tf, SIGSEGV, addr);
+		signal_kill(tf, SIGSEGV, ki->addr);
 	sas_entered(ut);
 	ut->sigmask |= (ka->mask | (ka->flags & SA_NODEFER ? 0 : bit)) & ~UNBLOCKABLE;
 	tf->rsp = sp;
@@ -143,16 +161,26 @@ void signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr)
 	struct uthread *ut = thread_self()->user;
 	struct k_sigaction ka = signal_action(proc_self(), sig);
 
+	struct ksiginfo ki = { .code = code, .addr = addr };
+
 	if (ka.handler == SIG_DFL || ka.handler == SIG_IGN || (ut->sigmask & (1ull << (sig - 1))) ||
 	    !(ka.flags & SA_RESTORER))
 		signal_kill(tf, sig, addr);
-	signal_enter(tf, ut, sig, code, addr, &ka);
+	signal_enter(tf, ut, sig, &ki, &ka);
 }
 
 /* Signals whose default action is to do nothing (no job control here). */
 #define DEFAULT_IGNORED ((1ull << (SIGCHLD - 1)) | (1ull << (18 - 1)) | (1ull << (19 - 1)) | \
 			 (1ull << (20 - 1)) | (1ull << (21 - 1)) | (1ull << (22 - 1)) | \
 			 (1ull << (23 - 1)) | (1ull << (28 - 1)))
+
+bool signal_ignored(struct proc *p, int sig)
+{
+	uint64_t h = p->sigact[sig - 1].handler;
+
+	KASSERT(spin_holding(&p->lock), "signal_ignored: proc lock not held");
+	return h == SIG_IGN || (h == SIG_DFL && (DEFAULT_IGNORED & (1ull << (sig - 1))));
+}
 
 bool signal_interrupts(struct uthread *ut)
 {
@@ -161,14 +189,29 @@ bool signal_interrupts(struct uthread *ut)
 	bool wake = false;
 
 	spin_lock(&p->lock);
-	for (; ready && !wake; ready &= ready - 1) {
-		int sig = __builtin_ctzll(ready) + 1;
-		uint64_t h = p->sigact[sig - 1].handler;
-
-		wake = h != SIG_IGN && !(h == SIG_DFL && (DEFAULT_IGNORED & (1ull << (sig - 1))));
-	}
+	for (; ready && !wake; ready &= ready - 1)
+		wake = !signal_ignored(p, __builtin_ctzll(ready) + 1);
 	spin_unlock(&p->lock);
 	return wake;
+}
+
+/* signal_take: take pending sig off ut: its source into *ki and its
+ * disposition (reset first if SA_RESETHAND); false if it was ignored. */
+static bool signal_take(struct uthread *ut, int sig, struct ksiginfo *ki,
+			struct k_sigaction *ka)
+{
+	struct proc *p = ut->proc;
+	bool ignored;
+
+	spin_lock(&p->lock);
+	ck_pr_and_64(&ut->pending, ~(1ull << (sig - 1)));
+	*ki = ut->siginfo[sig - 1];
+	ignored = signal_ignored(p, sig);
+	*ka = p->sigact[sig - 1];
+	if (!ignored && (ka->flags & SA_RESETHAND))
+		p->sigact[sig - 1].handler = SIG_DFL;
+	spin_unlock(&p->lock);
+	return !ignored;
 }
 
 void signal_deliver(struct trap_frame *tf)
@@ -179,17 +222,24 @@ void signal_deliver(struct trap_frame *tf)
 	while ((ready = ck_pr_load_64(&ut->pending) & ~ut->sigmask)) {
 		int sig = __builtin_ctzll(ready) + 1;
 		struct k_sigaction ka;
+		struct ksiginfo ki;
 
-		ck_pr_and_64(&ut->pending, ~(1ull << (sig - 1)));
-		ka = signal_action(proc_self(), sig);
-		if (ka.handler == SIG_IGN ||
-		    (ka.handler == SIG_DFL && (DEFAULT_IGNORED & (1ull << (sig - 1)))))
+		if (!signal_take(ut, sig, &ki, &ka))
 			continue;
 		if (ka.handler == SIG_DFL || !(ka.flags & SA_RESTORER))
 			signal_kill(tf, sig, 0);
-		signal_enter(tf, ut, sig, 0 /* SI_USER */, 0, &ka);
+		signal_enter(tf, ut, sig, &ki, &ka);
 		return;	/* one handler frame per return to user mode */
 	}
+}
+
+/* signal_discard_locked: drop pending sig from every thread of p (POSIX:
+ * setting SIG_IGN, or SIG_DFL that ignores, discards a pending signal, even
+ * a blocked one); p->lock held. */
+static void signal_discard_locked(struct proc *p, int sig)
+{
+	for (struct proc_thread *pt = p->threads; pt; pt = pt->next)
+		ck_pr_and_64(&pt->ut->pending, ~(1ull << (sig - 1)));
 }
 
 long sys_rt_sigaction(uint64_t sig, uint64_t uact, uint64_t uold, uint64_t size, uint64_t a4,
@@ -209,6 +259,8 @@ long sys_rt_sigaction(uint64_t sig, uint64_t uact, uint64_t uold, uint64_t size,
 	if (uact) {
 		ka.mask &= ~UNBLOCKABLE;
 		p->sigact[sig - 1] = ka;
+		if (signal_ignored(p, (int)sig))
+			signal_discard_locked(p, (int)sig);
 	}
 	spin_unlock(&p->lock);
 	if (uold && copy_to_user(uold, &old, sizeof(old)))

@@ -24,12 +24,26 @@
 #define SIGCHLD		17
 #define NSIG		64
 
+#define SI_USER		0	/* kill */
+#define SI_TKILL	(-6)	/* tgkill */
+#define CLD_EXITED	1
+#define CLD_KILLED	2
 #define SEGV_MAPERR	1
 #define SEGV_ACCERR	2
 #define BUS_ADRERR	2
 
 struct trap_frame;
 struct uthread;
+struct proc;
+
+/* struct ksiginfo - the source of a signal, as the handler's siginfo
+ * reports it: a fault (code SEGV_x or BUS_x, addr), a sender (SI_USER,
+ * SI_TKILL: pid, uid) or a child (SIGCHLD, CLD_*: pid, uid, status). */
+struct ksiginfo {
+	int32_t code;
+	int32_t pid, uid, status;
+	uint64_t addr;
+};
 
 /* Linux's stack_t (sigaltstack, ucontext's uc_stack). */
 struct user_stack {
@@ -57,6 +71,10 @@ int sas_set(struct uthread *ut, uint64_t sp, const struct user_stack *ss);
  * (kill the process with a one-line log). Interrupts off on entry. */
 void signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr);
 
+/* signal_ignored: sig would be discarded by p (SIG_IGN, or SIG_DFL whose
+ * default is to ignore); p->lock held. */
+bool signal_ignored(struct proc *p, int sig);
+
 /* signal_interrupts: a signal is pending for ut (its own thread), not
  * blocked, and not ignored: an interruptible sleep should end (-EINTR). */
 bool signal_interrupts(struct uthread *ut);
@@ -64,5 +82,10 @@ bool signal_interrupts(struct uthread *ut);
 /* signal_deliver: on the way back to user mode: run the handler of (or
  * apply the default action to) the lowest pending unblocked signal. */
 void signal_deliver(struct trap_frame *tf);
+
+/* signal_child_exit: child c is dead: send its exit signal (SIGCHLD for
+ * fork) to its parent, with CLD_EXITED/CLD_KILLED, its pid and status
+ * (kernel/signal_kill.c; proc_tree_lock held). The CPUs to proc_kick. */
+uint64_t signal_child_exit(struct proc *c);
 
 #endif

@@ -26,17 +26,29 @@
 
 #define ESRCH_	3
 
-/* signal_send: make sig pending for thread ut and get it noticed (see the
- * header); SIGKILL ends the whole process. */
-static void signal_send(struct uthread *ut, int sig)
+/* signal_send: make sig pending for thread ut with source ki and get it
+ * noticed (see the header); SIGKILL ends the whole process. A signal the
+ * process ignores and ut does not block is discarded now, and one already
+ * pending keeps its first source (standard signals do not queue), as in
+ * Linux. */
+static void signal_send(struct uthread *ut, int sig, const struct ksiginfo *ki)
 {
+	struct proc *p = ut->proc;
+	uint64_t bit = 1ull << (sig - 1);
+
 	if (sig == SIGKILL) {
-		if (ck_pr_cas_int(&ut->proc->group_exit, 0, 1))
-			ck_pr_store_int(&ut->proc->exit_status, SIGKILL);
+		if (ck_pr_cas_int(&p->group_exit, 0, 1))
+			ck_pr_store_int(&p->exit_status, SIGKILL);
 	} else {
-		ck_pr_or_64(&ut->pending, 1ull << (sig - 1));
+		spin_lock(&p->lock);
+		if (!(ck_pr_load_64(&ut->pending) & bit) &&
+		    ((ut->sigmask & bit) || !signal_ignored(p, sig))) {
+			ut->siginfo[sig - 1] = *ki;
+			ck_pr_or_64(&ut->pending, bit);
+		}
+		spin_unlock(&p->lock);
 	}
-	futex_wake_all(ut->proc->mm);
+	futex_wake_all(p->mm);
 	proc_kick_waiters();	/* wait4 and vfork sleepers re-check */
 }
 
@@ -68,9 +80,10 @@ static struct uthread *signal_target(struct proc *p, int sig, struct thread **t)
 
 /* signal_send_kick: signal_send, and the CPUs to interrupt so that it
  * takes effect now: every thread of the process for SIGKILL, else t's. */
-static uint64_t signal_send_kick(struct uthread *ut, struct thread *t, int sig)
+static uint64_t signal_send_kick(struct uthread *ut, struct thread *t, int sig,
+				 const struct ksiginfo *ki)
 {
-	signal_send(ut, sig);
+	signal_send(ut, sig, ki);
 	if (sig == SIGKILL)
 		return proc_running_cpus(ut->proc, NULL);
 	return t ? proc_thread_cpu(t) : 0;
@@ -112,12 +125,13 @@ static int kill_visit(struct proc *p, void *arg)
 	struct kill_req *req = arg;
 	struct uthread *ut;
 	struct thread *t;
+	struct ksiginfo ki = { .code = SI_USER, .pid = req->self };
 
 	if (!kill_match(p, req))
 		return 0;
 	if (req->sig > 0 && req->sig <= NSIG && !ck_pr_load_int(&p->dead) &&
 	    (ut = signal_target(p, req->sig, &t)))
-		req->kick |= signal_send_kick(ut, t, req->sig);
+		req->kick |= signal_send_kick(ut, t, req->sig, &ki);
 	return 1;
 }
 
@@ -138,6 +152,7 @@ long sys_kill(uint64_t pid, uint64_t sig, uint64_t a2, uint64_t a3, uint64_t a4,
 
 struct tgkill_req {
 	int tgid, tid, sig;
+	int self;	/* the caller's pid */
 	uint64_t kick;	/* CPUs to interrupt afterwards (proc_kick) */
 };
 
@@ -156,14 +171,17 @@ static int tgkill_visit(struct proc *p, void *arg)
 	spin_unlock(&p->lock);
 	if (!found)
 		return 0;
-	if (req->sig > 0 && req->sig <= NSIG)
-		req->kick |= signal_send_kick(found->ut, found->t, req->sig);
+	if (req->sig > 0 && req->sig <= NSIG) {
+		struct ksiginfo ki = { .code = SI_TKILL, .pid = req->self };
+
+		req->kick |= signal_send_kick(found->ut, found->t, req->sig, &ki);
+	}
 	return 1;
 }
 
 long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t a3, uint64_t a4, uint64_t a5)
 {
-	struct tgkill_req req = { (int)tgid, (int)tid, (int)sig, 0 };
+	struct tgkill_req req = { (int)tgid, (int)tid, (int)sig, proc_self()->pid, 0 };
 	int found;
 
 	if ((int)tgid <= 0 || (int)tid <= 0)
@@ -173,6 +191,24 @@ long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t a3, uint64_t
 	if (!found)
 		return -ESRCH_;
 	return (unsigned)req.sig > NSIG ? -EINVAL : 0;
+}
+
+uint64_t signal_child_exit(struct proc *c)
+{
+	struct proc *parent = c->parent;
+	int st = ck_pr_load_int(&c->exit_status), sig = c->exit_signal;
+	struct ksiginfo ki = { .pid = c->pid };
+	struct uthread *ut;
+	struct thread *t;
+
+	KASSERT(spin_holding(&proc_tree_lock), "signal_child_exit: tree lock not held");
+	if (!parent || !sig || ck_pr_load_int(&parent->dead))
+		return 0;
+	ki.code = st & 0x7f ? CLD_KILLED : CLD_EXITED;
+	ki.status = st & 0x7f ? st & 0x7f : (st >> 8) & 0xff;
+	if (!(ut = signal_target(parent, sig, &t)))
+		return 0;
+	return signal_send_kick(ut, t, sig, &ki);
 }
 
 long sys_setpgid(uint64_t pid, uint64_t pgid, uint64_t a2, uint64_t a3, uint64_t a4,

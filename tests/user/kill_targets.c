@@ -7,7 +7,10 @@
  * gives ESRCH), signal 0, and tgkill of a thread of another process.
  * setpgid/getpgid as far as these need them. A caught signal interrupts
  * nanosleep (EINTR, time left), an ignored one does not. waitpid(0) and
- * waitpid(-pgrp) select children by process group.
+ * waitpid(-pgrp) select children by process group. The handler's siginfo
+ * names the sender (SI_USER, SI_TKILL, si_pid); a child's exit sends
+ * SIGCHLD (CLD_EXITED/CLD_KILLED, si_pid, si_status); ignored signals are
+ * discarded when sent, and a pending one when SIG_IGN is set.
  *
  * The program first makes itself a process-group leader (setpgid(0, 0)),
  * so kill(0) natively reaches only it and its children, never the test
@@ -274,6 +277,96 @@ static int test_wait_by_group(void)
 	return UT_PASS;
 }
 
+static volatile int got_count, got_code, got_pid, got_status, got_signo;
+
+static void on_info(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	got_signo = sig;
+	got_code = si->si_code;
+	got_pid = si->si_pid;
+	got_status = sig == SIGCHLD ? si->si_status : 0;
+	got_count++;
+}
+
+/* wait_info: until the handler ran n times in all (bounded); whether it did. */
+static int wait_info(int n)
+{
+	for (int i = 0; i < 4000 && got_count < n; i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	return got_count >= n;
+}
+
+/* test_siginfo_sources: si_code and si_pid of kill (SI_USER) from a child
+ * and of tgkill (SI_TKILL) to ourselves. */
+static int test_siginfo_sources(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_info, .sa_flags = SA_SIGINFO }, old;
+	pid_t c;
+
+	got_count = 0;
+	sigaction(SIGUSR1, &sa, &old);
+	c = fork();
+	if (c == 0)
+		_exit(kill(getppid(), SIGUSR1) ? 1 : 0);
+	UT_REQUIRE(c > 0 && wait_info(1), "no SIGUSR1 from the child");
+	UT_CHECK(got_code == SI_USER && got_pid == c, "kill: code %d pid %d (child %d)", got_code,
+		 got_pid, (int)c);
+	UT_CHECK(EXITED(reap(c), 0), "the child's kill failed");
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR1);
+	UT_CHECK(got_count == 2 && got_code == SI_TKILL && got_pid == getpid(),
+		 "tgkill: count %d code %d pid %d", got_count, got_code, got_pid);
+	sigaction(SIGUSR1, &old, NULL);
+	return UT_PASS;
+}
+
+/* test_sigchld: a child's exit sends SIGCHLD (CLD_EXITED, its pid and
+ * code; CLD_KILLED and the signal when killed); with SIGCHLD at SIG_DFL
+ * it is discarded, not left pending for a later handler; SIG_IGN discards
+ * a blocked pending signal. */
+static int test_sigchld(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_info, .sa_flags = SA_SIGINFO }, dfl = { 0 };
+	sigset_t set;
+	pid_t c;
+
+	got_count = 0;
+	sigaction(SIGCHLD, &sa, NULL);
+	if ((c = fork()) == 0)
+		_exit(3);
+	UT_REQUIRE(c > 0 && wait_info(1), "no SIGCHLD");
+	UT_CHECK(got_signo == SIGCHLD && got_code == CLD_EXITED && got_pid == c && got_status == 3,
+		 "exit: signo %d code %d pid %d status %d", got_signo, got_code, got_pid, got_status);
+	UT_CHECK(EXITED(reap(c), 3), "status");
+	if ((c = fork()) == 0)
+		for (;;)
+			pause();
+	UT_REQUIRE(c > 0, "fork");
+	kill(c, SIGKILL);
+	UT_REQUIRE(wait_info(2), "no SIGCHLD for the killed child");
+	UT_CHECK(got_code == CLD_KILLED && got_pid == c && got_status == SIGKILL,
+		 "killed: code %d pid %d status %d", got_code, got_pid, got_status);
+	reap(c);
+	sigaction(SIGCHLD, &dfl, NULL);
+	if ((c = fork()) == 0)
+		_exit(0);
+	reap(c);
+	sigaction(SIGCHLD, &sa, NULL);
+	nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+	UT_CHECK(got_count == 2, "a SIGCHLD sent while SIG_DFL was delivered later");
+	sigaction(SIGCHLD, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	kill(getpid(), SIGUSR2);
+	signal(SIGUSR2, SIG_IGN);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	UT_CHECK(got_count == 2, "SIG_IGN did not discard the pending SIGUSR2");
+	signal(SIGUSR2, SIG_DFL);
+	return UT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ut_case cases[] = {
@@ -285,6 +378,8 @@ int main(int argc, char **argv)
 		{ "tgkill", test_tgkill },
 		{ "sleep_interrupted", test_sleep_interrupted },
 		{ "wait_by_group", test_wait_by_group },
+		{ "siginfo_sources", test_siginfo_sources },
+		{ "sigchld", test_sigchld },
 	};
 
 	ut_init(argc, argv, 30);
