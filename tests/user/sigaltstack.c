@@ -6,7 +6,8 @@
  * flags, ENOMEM below MINSIGSTKSZ, EFAULT both ways (the new setting is
  * kept when only writing the old one back fails), SA_ONSTACK ignored for a
  * handler without it, and SS_AUTODISARM (disarmed in the handler, restored
- * by rt_sigreturn). The raw syscall is used: musl checks sizes itself.
+ * by rt_sigreturn), and the same for the main thread's 8 MiB stack. The
+ * raw syscall is used: musl checks sizes itself.
  *
  * Args: none besides secs=.
  */
@@ -16,6 +17,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -222,6 +224,31 @@ static int test_overflow_kills(void)
 	return UT_PASS;
 }
 
+/* test_main_overflow: the main thread's stack (RLIMIT_STACK 8 MiB) overflows
+ * in a child; its SIGSEGV handler runs on the alternate stack. */
+static int test_main_overflow(void)
+{
+	int st = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct sigaction sa = { .sa_sigaction = on_segv,
+					.sa_flags = SA_SIGINFO | SA_ONSTACK };
+		struct rlimit rl = { 8 << 20, 8 << 20 };
+		stack_t ss = { .ss_sp = alt, .ss_size = ALT_SIZE };
+
+		if (setrlimit(RLIMIT_STACK, &rl) || sas(&ss, NULL))
+			_exit(2);
+		sigaction(SIGSEGV, &sa, NULL);
+		if (!sigsetjmp(overflow_jb, 1))
+			recurse(NULL, 0);
+		_exit(segv_sig == SIGSEGV && segv_alt == 1 && segv_flags == SS_ONSTACK ? 0 : 3);
+	}
+	UT_REQUIRE(pid > 0 && waitpid(pid, &st, 0) == pid, "fork/wait: errno %d", errno);
+	UT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	return UT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ut_case cases[] = {
@@ -230,6 +257,7 @@ int main(int argc, char **argv)
 		{ "autodisarm", test_autodisarm },
 		{ "overflow_handled", test_overflow_handled },
 		{ "overflow_kills", test_overflow_kills },
+		{ "main_overflow", test_main_overflow },
 	};
 
 	ut_init(argc, argv, 30);
