@@ -3,6 +3,13 @@
 // reading, the pre-6.4 Linux design), in one run:
 //   BM_ZeroPage                the floor: zeroing one 4 KiB page, cycling
 //                              through a 32 MiB buffer (the region size)
+//   BM_ZeroPageLocked          each zeroing followed by a locked RMW on another
+//                              line, as a fault takes the PTE lock right after
+//                              preparing its frame: the CPU must drain the
+//                              page's 64 line-stores first, so this is the
+//                              zeroing's latency, where BM_ZeroPage (stores
+//                              draining behind the next page's) is its
+//                              throughput
 //   BM_ZeroPageLifo            the same pages zeroed in the order the frame
 //                              allocator hands freed frames back (LIFO: the
 //                              sweep direction alternates), like-for-like
@@ -62,6 +69,23 @@ void BM_ZeroPage(benchmark::State &st)
 	for (auto _ : st) {
 		memset(buf + (i++ % n) * kPage, 0, kPage);
 		benchmark::ClobberMemory();
+	}
+	st.SetItemsProcessed(st.iterations());
+	free(buf);
+}
+
+void BM_ZeroPageLocked(benchmark::State &st)
+{
+	constexpr size_t n = kRegionPages;
+	char *buf = static_cast<char *>(aligned_alloc(kPage, n * kPage));
+	alignas(64) static std::atomic<uint64_t> lock_word;
+	size_t i = 0;
+
+	for (auto _ : st) {
+		memset(buf + (i++ % n) * kPage, 0, kPage);
+		benchmark::ClobberMemory();
+		uint64_t v = lock_word.load(std::memory_order_relaxed);
+		lock_word.compare_exchange_strong(v, v + 1);	// lock cmpxchg
 	}
 	st.SetItemsProcessed(st.iterations());
 	free(buf);
@@ -223,6 +247,7 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn, bool write = true,
 }  // namespace
 
 BENCHMARK(BM_ZeroPage);
+BENCHMARK(BM_ZeroPageLocked);
 BENCHMARK(BM_ZeroPageLifo);
 BENCHMARK(BM_FrameZero);
 BENCHMARK_CAPTURE(BM_Fault, lockfree, false, false)->Threads(1)->Threads(2)->UseRealTime();
