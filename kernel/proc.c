@@ -238,6 +238,24 @@ static void proc_orphan_children(struct proc *p)
 	spin_unlock(&proc_tree_lock);
 }
 
+#define SA_NOCLDWAIT	2
+
+/* proc_parent_nowait: p's parent set SIGCHLD to SIG_IGN (explicitly) or
+ * SA_NOCLDWAIT: p is reaped at once instead of becoming a zombie, and the
+ * parent's wait4 ends with ECHILD when no child is left (tree lock held). */
+static bool proc_parent_nowait(struct proc *p)
+{
+	struct proc *parent = p->parent;
+	struct k_sigaction ka;
+
+	if (!parent)
+		return false;
+	spin_lock(&parent->lock);
+	ka = parent->sigact[SIGCHLD - 1];
+	spin_unlock(&parent->lock);
+	return ka.handler == 1 /* SIG_IGN */ || (ka.flags & SA_NOCLDWAIT);
+}
+
 /* proc_last_exit: the last thread tears the process down. */
 static void proc_last_exit(struct proc *p)
 {
@@ -253,12 +271,16 @@ static void proc_last_exit(struct proc *p)
 	spin_lock(&proc_tree_lock);
 	ck_pr_fence_store();	/* everything above before dead */
 	ck_pr_store_int(&p->dead, 1);
+	kick = signal_child_exit(p);	/* SIGCHLD, once it is a zombie */
+	if (proc_parent_nowait(p)) {
+		__proc_unpublish(p);	/* gone at once, as Linux's release_task */
+		p->orphan = true;
+	}
 	reap = p->orphan;
 	if (reap) {
 		p->sibling = proc_orphans;
 		proc_orphans = p;
 	}
-	kick = signal_child_exit(p);	/* SIGCHLD, once it is a zombie */
 	spin_unlock(&proc_tree_lock);
 	waitq_wake_all(&proc_wq);
 	proc_kick(kick);

@@ -44,14 +44,27 @@ static void proc_unlink(struct proc **head, struct proc *p, size_t off)
 		}
 }
 
+void proc_unparent(struct proc *p)
+{
+	KASSERT(spin_holding(&proc_tree_lock), "proc_unparent: tree lock not held");
+	if (p->parent)
+		proc_unlink(&p->parent->children, p, offsetof(struct proc, sibling));
+	p->parent = NULL;
+}
+
+void __proc_unpublish(struct proc *p)
+{
+	KASSERT(spin_holding(&proc_tree_lock), "__proc_unpublish: tree lock not held");
+	proc_unlink(&proc_all, p, offsetof(struct proc, all_next));
+	proc_unparent(p);
+}
+
 /* proc_unpublish: p is about to be freed (reaped, or its start failed):
  * off proc_all and its parent's children. */
 void proc_unpublish(struct proc *p)
 {
 	spin_lock(&proc_tree_lock);
-	proc_unlink(&proc_all, p, offsetof(struct proc, all_next));
-	if (p->parent)
-		proc_unlink(&p->parent->children, p, offsetof(struct proc, sibling));
+	__proc_unpublish(p);
 	spin_unlock(&proc_tree_lock);
 }
 

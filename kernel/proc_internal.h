@@ -21,5 +21,9 @@ extern struct waitq proc_wq;
 void proc_wq_init(void);
 /* proc_unpublish: p is about to be freed: off proc_all (kernel/proc_group.c). */
 void proc_unpublish(struct proc *p);
+/* proc_unparent: off its parent's children, parent NULL (tree lock held).
+ * __proc_unpublish: proc_unpublish with the tree lock held (idempotent). */
+void proc_unparent(struct proc *p);
+void __proc_unpublish(struct proc *p);
 
 #endif

@@ -367,6 +367,27 @@ static int test_sigchld(void)
 	return UT_PASS;
 }
 
+/* test_sigchld_ignored: with SIGCHLD at SIG_IGN children are reaped at
+ * exit: waitpid waits for them and then fails with ECHILD. */
+static int test_sigchld_ignored(void)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	pid_t c;
+	int st, r;
+
+	sigaction(SIGCHLD, &ign, &old);
+	if ((c = fork()) == 0) {
+		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+		_exit(0);
+	}
+	UT_REQUIRE(c > 0, "fork: errno %d", errno);
+	r = waitpid(c, &st, 0);
+	UT_CHECK(r == -1 && errno == ECHILD, "waitpid %d errno %d: not reaped at exit", r, errno);
+	UT_CHECK(kill(c, 0) == -1 && errno == ESRCH, "the child is still there");
+	sigaction(SIGCHLD, &old, NULL);
+	return UT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ut_case cases[] = {
@@ -380,6 +401,7 @@ int main(int argc, char **argv)
 		{ "wait_by_group", test_wait_by_group },
 		{ "siginfo_sources", test_siginfo_sources },
 		{ "sigchld", test_sigchld },
+		{ "sigchld_ignored", test_sigchld_ignored },
 	};
 
 	ut_init(argc, argv, 30);
