@@ -200,8 +200,8 @@ static enum fault_result fault_install(struct fault_state *fs, pte_t newpte)
 	return FAULT_DONE;
 }
 
-/* fault_cow: a write to a present read-only PTE. Reuse the frame if this is
- * its only mapping (private anonymous) or the mapping is shared; else copy
+/* fault_cow: a write to a present read-only PTE. Reuse the frame if ours
+ * is its only reference (private anonymous) or the mapping is shared; else copy
  * it, under the table lock in fault_install (the source may be unmapped and
  * freed until the re-check there). */
 static enum fault_result fault_cow(struct fault_state *fs)
@@ -209,8 +209,11 @@ static enum fault_result fault_cow(struct fault_state *fs)
 	struct page *old = pmap_pa_page(pte_pa(fs->orig));
 	bool exec = fs->prot & PROT_EXEC;
 
+	/* The reference count, not the map count: a frame another mm just
+	 * unmapped keeps that PTE's reference in its gather until the flush,
+	 * while one of its CPUs may still read the frame through its TLB. */
 	if ((fs->flags & VM_SHARED) ||
-	    ((old->flags & PG_ANON) && ck_pr_load_32((uint32_t *)&old->mapcount) == 1))
+	    ((old->flags & PG_ANON) && ck_pr_load_32(&old->refcount) == 1))
 		return fault_install(fs, fs->orig | PTE_W);
 	fs->newpg = pmap_page_alloc(PG_ANON);
 	if (!fs->newpg)

@@ -104,35 +104,55 @@ struct pt_zap_arg {
 	struct tlb_gather *tlb;
 };
 
-/* page_unmapped: one PTE mapping pg was cleared in mm. */
-static void page_unmapped(struct mm *mm, struct page *pg, struct tlb_gather *tlb)
+/* page_unmapped: one PTE mapping pg was cleared in mm: the map count and
+ * RSS drop now; the PTE's reference goes to the gather, dropped after the
+ * flush. 1 if it took a slot in the gather, 0 (the zero page) if not. */
+static unsigned page_unmapped(struct mm *mm, struct page *pg, struct tlb_gather *tlb)
 {
 	if (pg->flags & PG_ZERO)
-		return;
+		return 0;
 	ck_pr_dec_32((uint32_t *)&pg->mapcount);
 	pcpu_counter_add(&mm->rss[rss_type_of(pg)], -1);
-	if (ck_pr_faa_32(&pg->refcount, (uint32_t)-1) == 1)
-		tlb_add_frame(tlb, pg);
+	tlb_add_frame(tlb, pg);
+	return 1;
 }
 
-static void pt_zap_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned n, void *arg)
+/* pt_zap_chunk: under ptp's lock, clear the mapped PTEs of pte[i..n) until
+ * `room` frames went to the gather; returns where it stopped. */
+static unsigned pt_zap_chunk(struct pt_zap_arg *a, pte_t *pte, unsigned i, unsigned n,
+			     unsigned room, bool *any)
 {
-	struct pt_zap_arg *a = arg;
-	bool any = false;
-
-	pt_lock(ptp);
-	for (unsigned i = 0; i < n; i++) {
+	for (; i < n && room; i++) {
 		pte_t p = pte_load(&pte[i]);
 
 		if (!pte_mapped(p))
 			continue;
 		pte_store(&pte[i], 0);
-		page_unmapped(a->mm, pmap_pa_page(pte_pa(p)), a->tlb);
-		any = true;
+		room -= page_unmapped(a->mm, pmap_pa_page(pte_pa(p)), a->tlb);
+		*any = true;
 	}
-	pt_unlock(ptp);
-	if (any)
-		tlb_add_range(a->tlb, va, va + ((uint64_t)n << PAGE_SHIFT));
+	return i;
+}
+
+/* pt_zap_leaf: in chunks that fit the gather's free slots; each chunk's
+ * range is gathered before the next tlb_frame_room may flush early. */
+static void pt_zap_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned n, void *arg)
+{
+	struct pt_zap_arg *a = arg;
+	unsigned i = 0, first;
+
+	while (i < n) {
+		unsigned room = tlb_frame_room(a->tlb);
+		bool any = false;
+
+		first = i;
+		pt_lock(ptp);
+		i = pt_zap_chunk(a, pte, i, n, room, &any);
+		pt_unlock(ptp);
+		if (any)
+			tlb_add_range(a->tlb, va + ((uint64_t)first << PAGE_SHIFT),
+				      va + ((uint64_t)i << PAGE_SHIFT));
+	}
 }
 
 /* pt_zap: clear every PTE in [start, end); RSS and map counts drop now,

@@ -1,21 +1,22 @@
 /*
  * mm/tlb.c - batched shootdowns (see mm/tlb.h for the protocol).
  *
- * Why the free is safe: a frame reaches a gather only after its last PTE was
- * cleared (under the table lock). A CPU can still translate to it only
- * through a TLB entry filled before the clear; the CPU was then in the mm's
- * cpumask (ports set the bit, then fence, before walking), and tlb_finish
- * reads the cpumask after a full fence that follows the PTE stores, so that
- * CPU is sent a request and the frame is freed only after it acknowledged.
- * Data frames are freed right after the acknowledgements, with no grace
- * period: the only lock-free reader of a frame's contents, the fault's COW
- * copy, copies under the table lock after re-checking that the PTE still
- * maps the frame (mm/fault.c), and a frame reaches a gather only after that
- * PTE was cleared under the same lock. Page-table pages are still freed
- * after a grace period: lock-free walkers (faults, the host MMU) read them
- * without any lock.
+ * Why the free is safe: a PTE's reference reaches a gather when the PTE is
+ * cleared (under the table lock), and the gather drops it only after the
+ * flush. A CPU can still translate through the old PTE only by a TLB entry
+ * filled before the clear; the CPU was then in the mm's cpumask (ports set
+ * the bit, then fence, before walking), and tlb_flush reads the cpumask
+ * after a full fence that follows the PTE stores, so that CPU is sent a
+ * request. Until its acknowledgement the frame's reference count still
+ * counts that PTE, so another mm sharing the frame (after fork) neither
+ * reuses it for a COW write (fault_cow wants a count of 1) nor frees it.
+ * The last reference frees the frame at once, with no grace period: the
+ * only lock-free reader of a frame's contents, the fault's COW copy, copies
+ * under the table lock after re-checking that the PTE still maps the frame
+ * (mm/fault.c). Page-table pages are freed after a grace period too:
+ * lock-free walkers (faults, the host MMU) read them without any lock.
  *
- * Order: frames are freed in the order they were unmapped, so an allocator
+ * Order: references are dropped in the order they were gathered, so an allocator
  * that hands out the most recently freed frame first (a LIFO per-CPU cache,
  * as Linux's and both ports') reuses the most recently touched, cache-hot
  * frame first.
@@ -38,6 +39,9 @@ void tlb_gather_init(struct tlb_gather *tlb, struct mm *mm)
 {
 	memset(tlb, 0, sizeof(*tlb));
 	tlb->mm = mm;
+	tlb->local.pages = tlb->local_pages;
+	tlb->local.max = TLB_LOCAL_FRAMES;
+	tlb->active = &tlb->local;
 }
 
 /* tlb_add_range: translations in [start, end) changed; merges with the last
@@ -62,17 +66,15 @@ void tlb_add_range(struct tlb_gather *tlb, uint64_t start, uint64_t end)
 	}
 }
 
-/* tlb_add_frame: pg's refcount reached 0; free it after the flush.
- * Appended: tlb_finish frees in unmap order. */
+/* tlb_add_frame: hold the reference of a PTE just cleared that mapped pg
+ * until the flush. The caller made room with tlb_frame_room(). */
 void tlb_add_frame(struct tlb_gather *tlb, struct page *pg)
 {
-	KASSERT(ck_pr_load_32(&pg->refcount) == 0, "tlb_add_frame: referenced frame");
-	pg->next = NULL;
-	if (tlb->frames)
-		tlb->frames_tail->next = pg;
-	else
-		tlb->frames = pg;
-	tlb->frames_tail = pg;
+	struct tlb_batch *b = tlb->active;
+
+	KASSERT(b->nr < b->max, "tlb_add_frame: no room (call tlb_frame_room)");
+	KASSERT(ck_pr_load_32(&pg->refcount) > 0, "tlb_add_frame: unreferenced frame");
+	b->pages[b->nr++] = pg;
 }
 
 void tlb_add_table(struct tlb_gather *tlb, struct page *pg)
@@ -142,19 +144,86 @@ static void tlb_flush(struct mm *mm, const struct tlb_range *r, unsigned n,
 	preempt_enable();
 }
 
-/* tlb_free_frames: free a ->next list of data frames now (after the acks). */
-static void tlb_free_frames(struct page *pg)
+/* tlb_release_frames: after the acks, drop every held reference (the last
+ * frees the frame) and empty the batches, keeping them for reuse. */
+static void tlb_release_frames(struct tlb_gather *tlb)
 {
-	while (pg) {
-		struct page *next = pg->next;
+	for (struct tlb_batch *b = &tlb->local; b; b = b->next) {
+		for (unsigned i = 0; i < b->nr; i++)
+			if (ck_pr_faa_32(&b->pages[i]->refcount, (uint32_t)-1) == 1)
+				pmap_page_free(b->pages[i]);
+		b->nr = 0;
+	}
+	tlb->active = &tlb->local;
+}
 
-		pmap_page_free(pg);
-		pg = next;
+/* tlb_flush_early: the batches are full: flush the ranges gathered so far
+ * (they cover every held frame) and release the frames; tables and vmas
+ * wait for tlb_finish. */
+static void tlb_flush_early(struct tlb_gather *tlb)
+{
+	bool full = tlb->full || tlb->npages > TLB_FULL_FLUSH_PAGES;
+
+	if (tlb->nr || full)
+		tlb_flush(tlb->mm, tlb->r, tlb->nr, full, tlb->npages);
+	tlb_release_frames(tlb);
+	tlb->nr = 0;
+	tlb->full = false;
+	tlb->npages = 0;
+}
+
+/* tlb_batch_new: a 4 KiB batch, or NULL (the caller flushes early). */
+static struct tlb_batch *tlb_batch_new(void)
+{
+	struct tlb_batch *b = env_alloc_try(PAGE_SIZE);
+
+	if (!b)
+		return NULL;
+	b->next = NULL;
+	b->nr = 0;
+	b->max = (PAGE_SIZE - sizeof(*b)) / sizeof(b->pages[0]);
+	b->pages = (struct page **)(b + 1);
+	return b;
+}
+
+/* tlb_frame_room: make room for at least one more frame and return how
+ * many fit in the active batch: move to the next batch, chain a new one,
+ * or flush early. Call without table locks (it may flush and wait). */
+unsigned tlb_frame_room(struct tlb_gather *tlb)
+{
+	struct tlb_batch *b = tlb->active;
+
+	if (b->nr == b->max && b->next) {
+		b = tlb->active = b->next;
+	} else if (b->nr == b->max) {
+		b->next = tlb->nbatches < TLB_MAX_BATCHES ? tlb_batch_new() : NULL;
+		if (b->next) {
+			tlb->nbatches++;
+			b = tlb->active = b->next;
+		} else {
+			tlb_flush_early(tlb);
+			b = tlb->active;
+		}
+	}
+	return b->max - b->nr;
+}
+
+/* tlb_batches_free: give back the allocated batches (all released). */
+static void tlb_batches_free(struct tlb_gather *tlb)
+{
+	struct tlb_batch *b = tlb->local.next;
+
+	while (b) {
+		struct tlb_batch *next = b->next;
+
+		env_free(b, PAGE_SIZE);
+		b = next;
 	}
 }
 
-/* tlb_finish: flush what was gathered, then free gathered frames (at once)
- * and tables (after a grace period). The gather is empty afterwards. */
+/* tlb_finish: flush what was gathered, then drop the held frame references
+ * (at once) and free tables (after a grace period). The gather is empty
+ * afterwards. */
 void tlb_finish(struct tlb_gather *tlb)
 {
 	bool full = tlb->full || tlb->npages > TLB_FULL_FLUSH_PAGES;
@@ -165,7 +234,8 @@ void tlb_finish(struct tlb_gather *tlb)
 		full = true;
 	if (tlb->nr || full)
 		tlb_flush(tlb->mm, tlb->r, tlb->nr, full, tlb->npages);
-	tlb_free_frames(tlb->frames);
+	tlb_release_frames(tlb);
+	tlb_batches_free(tlb);
 	tlb_free_deferred(tlb->tables);
 	vma_release_retired(tlb->vmas);
 	tlb_gather_init(tlb, tlb->mm);

@@ -17,6 +17,12 @@
  * Memory and strings
  *   memset, memcpy, memmove, memcmp, strlen, strcmp.
  *   void *env_alloc(size_t size);          may return NULL, never sleeps
+ *   void *env_alloc_try(size_t size);      the same, for allocations whose
+ *                                          failure the caller absorbs (the
+ *                                          operation still succeeds, e.g. a
+ *                                          TLB gather flushes early); host
+ *                                          failure injection leaves these to
+ *                                          alloc_inject_try_fail()
  *   void  env_free(void *p, size_t size);  size as allocated; poisons in debug
  * Diagnostics
  *   printk(fmt, ...)                       printf-like log line

@@ -10,6 +10,9 @@
  *   alloc_inject_fired()      did the armed failure happen?
  *   alloc_inject_disarm()     cancel
  *   alloc_inject_live()       env_alloc allocations not yet freed
+ *   alloc_inject_try_fail(on) every env_alloc_try fails while on (those are
+ *                             outside the countdown: their failure changes
+ *                             no result, only how the caller gets there)
  *
  * Exhaustive pattern: for k = 0, 1, ...: snapshot; arm k; run the operation;
  * if it fired, assert -ENOMEM and snapshot unchanged; stop at the first k
@@ -26,5 +29,6 @@ void alloc_inject_fail_nth(int64_t n);
 void alloc_inject_disarm(void);
 bool alloc_inject_fired(void);
 uint64_t alloc_inject_live(void);
+void alloc_inject_try_fail(bool on);
 
 #endif

@@ -47,19 +47,40 @@ bool alloc_inject_should_fail(void)
 	return true;
 }
 
+/* host_alloc: counted in alloc_live (the leak checks). */
+static void *host_alloc(size_t size)
+{
+	size_t align = env_alloc_align(size);
+	void *p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
+
+	if (p)
+		ck_pr_inc_64(&alloc_live);
+	return p;
+}
+
 /* env_alloc: aligned to the smallest power of two >= size (max 4096);
  * NULL when out of memory or when failure injection says so. */
 void *env_alloc(size_t size)
 {
-	size_t align = env_alloc_align(size);
-	void *p;
-
 	if (alloc_inject_should_fail())
 		return NULL;
-	p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
-	if (p)
-		ck_pr_inc_64(&alloc_live);
-	return p;
+	return host_alloc(size);
+}
+
+static bool alloc_try_fail;	/* (A) every env_alloc_try fails */
+
+/* env_alloc_try: env_alloc outside the exhaustive countdown (its failure
+ * changes no result); fails while alloc_inject_try_fail(true) is set. */
+void *env_alloc_try(size_t size)
+{
+	if (ck_pr_load_8((uint8_t *)&alloc_try_fail))
+		return NULL;
+	return host_alloc(size);
+}
+
+void alloc_inject_try_fail(bool on)
+{
+	ck_pr_store_8((uint8_t *)&alloc_try_fail, on);
 }
 
 /* env_free: poison and release p (size as allocated). NULL is ignored. */

@@ -24,6 +24,7 @@ void host_panic(const char *file, int line, const char *fmt, ...);
 #define panic(...) host_panic(__FILE__, __LINE__, __VA_ARGS__)
 
 void *env_alloc(size_t size);
+void *env_alloc_try(size_t size);
 void env_free(void *p, size_t size);
 
 extern __thread int hostcpu_self_id;

@@ -42,6 +42,7 @@ __attribute__((format(printf, 1, 2))) void printk(const char *fmt, ...);
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
 
 void *env_alloc(size_t size);
+void *env_alloc_try(size_t size);
 void env_free(void *p, size_t size);
 
 struct cpu_hot {

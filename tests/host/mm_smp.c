@@ -3,6 +3,8 @@
  *
  * shootdown_1000_pages_3_cpus: unmapping 1,000 pages of an mm active on 3
  *   CPUs sends exactly 2 requests (the local CPU flushes inline).
+ * gather_flushes_early_without_batches: with no memory for gather batches,
+ *   the same unmap flushes every TLB_LOCAL_FRAMES frames and stays safe.
  * freed_frames_wait_for_acks: a remote CPU caches a page; after munmap the
  *   frame is never freed while a TLB still holds it (host freed_cached).
  * broken_machine_is_caught: with shootdowns deliberately dropped, the same
@@ -79,28 +81,66 @@ static void workers_stop(struct worker *w, int n)
 	host_cpu_idle_end();
 }
 
+/* map_1000_on_3_cpus: 1,000 written pages, cached by two worker CPUs. */
+static struct mm *map_1000_on_3_cpus(struct worker *w, uint64_t *a)
+{
+	mmh_init(4);
+	struct mm *mm = mm_create();
+
+	if (!mm || mm_mmap(mm, 0, 1000 * PG, RW, PA, a) != 0)
+		exit(2);
+	for (int i = 0; i < 1000; i++)
+		mmh_write(mm, *a + i * PG, (uint8_t)i);
+	workers_start(w, 2, mm);
+	worker_read(&w[0], *a);
+	worker_read(&w[1], *a + 999 * PG);
+	tlb_stats_reset();
+	return mm;
+}
+
 KTEST(shootdown_1000_pages_3_cpus)
 {
 	struct worker w[2];
 	struct tlb_stats ts;
 	uint64_t a;
+	struct mm *mm = map_1000_on_3_cpus(w, &a);
 
-	mmh_init(4);
-	struct mm *mm = mm_create();
-
-	KT_REQUIRE(mm && mm_mmap(mm, 0, 1000 * PG, RW, PA, &a) == 0, "mmap");
-	for (int i = 0; i < 1000; i++)
-		mmh_write(mm, a + i * PG, (uint8_t)i);
-	workers_start(w, 2, mm);
-	worker_read(&w[0], a);
-	worker_read(&w[1], a + 999 * PG);
-	tlb_stats_reset();
 	KT_CHECK(mm_munmap(mm, a, 1000 * PG) == 0, "munmap");
 	tlb_stats_read(&ts);
 	KT_CHECK(ts.requests == 2, "requests %llu", (unsigned long long)ts.requests);
 	KT_CHECK(ts.flushes == 1, "one batched flush, got %llu", (unsigned long long)ts.flushes);
 	KT_CHECK(ts.full == 3, "1000 pages > ceiling: full flush on 3 CPUs (%llu)",
 		 (unsigned long long)ts.full);
+	workers_stop(w, 2);
+	KT_CHECK(mmh_rss_ok(mm), "rss");
+	mm_destroy(mm);
+}
+
+/* gather_flushes_early_without_batches: when the gather cannot allocate
+ * batches it flushes every TLB_LOCAL_FRAMES frames: 1,000 frames make 63
+ * flushes of 2 requests, and still no frame is freed while cached. */
+KTEST(gather_flushes_early_without_batches)
+{
+	struct worker w[2];
+	struct tlb_stats ts;
+	struct host_stats hs0, hs;
+	uint64_t a;
+	struct mm *mm = map_1000_on_3_cpus(w, &a);
+
+	host_stats_read(&hs0);
+	alloc_inject_try_fail(true);
+	KT_CHECK(mm_munmap(mm, a, 1000 * PG) == 0, "munmap");
+	alloc_inject_try_fail(false);
+	tlb_stats_read(&ts);
+	host_stats_read(&hs);
+	KT_CHECK(ts.flushes == (1000 + TLB_LOCAL_FRAMES - 1) / TLB_LOCAL_FRAMES,
+		 "flushes %llu", (unsigned long long)ts.flushes);
+	KT_CHECK(ts.requests == 2 * ts.flushes, "requests %llu", (unsigned long long)ts.requests);
+	KT_CHECK(hs.freed_cached == hs0.freed_cached, "%llu frames freed while cached",
+		 (unsigned long long)(hs.freed_cached - hs0.freed_cached));
+	worker_read(&w[0], a + 999 * PG);
+	KT_CHECK(ck_pr_load_int(&w[0].last) == -EFAULT, "unmapped for the other CPUs: %d",
+		 ck_pr_load_int(&w[0].last));
 	workers_stop(w, 2);
 	KT_CHECK(mmh_rss_ok(mm), "rss");
 	mm_destroy(mm);

@@ -3,8 +3,6 @@
 # (-Wl,--wrap): review_mt_pause stops an RCU reader inside mt_walk at the
 # DEBUG_YIELD hook, review_fault_free a COW copier before its table lock;
 # review_stale_tlb pauses a shootdown before it is posted.
-# A test of a bug still open is built only with -DKESTREL_REVIEW_OPEN=ON
-# (it fails until the fix lands; then drop the condition with the fix).
 if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/review_mt_pause.c)
   kestrel_test(review_mt_pause LABELS host
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/review_mt_pause.c
@@ -17,12 +15,9 @@ if(TARGET kestrel_mm AND EXISTS ${CMAKE_CURRENT_LIST_DIR}/review_fault_free.c)
                LIBS kestrel_mm TIMEOUT 60)
   target_link_options(review_fault_free PRIVATE -Wl,--wrap=debug_yield_slow)
 endif()
-if(TARGET kestrel_mm AND KESTREL_REVIEW_OPEN)
-  foreach(t review_stale_tlb)
-    if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${t}.c)
-      kestrel_test(${t} LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/${t}.c
-                   LIBS kestrel_mm TIMEOUT 60)
-      target_link_options(${t} PRIVATE -Wl,--wrap=pmap_tlb_shootdown)
-    endif()
-  endforeach()
+if(TARGET kestrel_mm AND EXISTS ${CMAKE_CURRENT_LIST_DIR}/review_stale_tlb.c)
+  kestrel_test(review_stale_tlb LABELS host
+               SOURCES ${CMAKE_CURRENT_LIST_DIR}/review_stale_tlb.c
+               LIBS kestrel_mm TIMEOUT 60)
+  target_link_options(review_stale_tlb PRIVATE -Wl,--wrap=pmap_tlb_shootdown)
 endif()
