@@ -3,6 +3,7 @@
  * early for a signal to handle), randomness, TLS, resource limits.
  */
 #include "kernel/syscall.h"
+#include "kernel/proc_internal.h"
 #include "kernel/signal.h"
 #include "kernel/sched.h"
 #include "kernel/machine.h"
@@ -57,11 +58,19 @@ long sys_getpid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 	return proc_self()->pid;
 }
 
+/* sys_getppid: the parent's pid; 1 for an orphan (Linux reparents it to
+ * init; here the reaper thread stands in), 0 for a process the kernel
+ * spawned. Read under the tree lock: an exiting parent unlinks its
+ * children there before it can be freed. */
 long sys_getppid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
-	struct proc *parent = ck_pr_load_ptr(&proc_self()->parent);
+	struct proc *p = proc_self();
+	long r;
 
-	return parent ? parent->pid : 0;	/* 0: spawned by the kernel, or orphaned */
+	spin_lock(&proc_tree_lock);
+	r = p->parent ? p->parent->pid : p->orphan ? 1 : 0;
+	spin_unlock(&proc_tree_lock);
+	return r;
 }
 
 #define RLIMIT_AS	9
