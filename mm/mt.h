@@ -34,9 +34,13 @@
  * no second node type to maintain). Leaves keep the maple tree's 16 slots:
  * with gaps as slots, a leaf holds 3-16 mappings, and 100,000 mappings need
  * height 5-6; a lookup touches one node per level, a linear scan of at most
- * 15 pivots in 2 cache lines each. Minimum fill (non-root): leaves 6,
- * internal nodes 3, i.e. below half so that an insert/erase pair at a
- * boundary does not split and merge the same node each time.
+ * 15 pivots in 2 cache lines each (counted branch-free). Minimum fill
+ * (non-root): leaves 6, internal nodes 3, i.e. below half so that an
+ * insert/erase pair at a boundary does not split and merge the same node
+ * each time. A leaf that overflows first shares with a sibling under the
+ * same parent if the two fit in two leaves (B*-tree style), so leaves run
+ * fuller than a plain split leaves them (47 bytes per range at 100,000
+ * random inserts instead of 54).
  *
  * Copy-on-write, but only where contents change. A store never changes a
  * node's shape (type, nr, pivots) while a reader can reach it; what it

@@ -38,7 +38,11 @@
  * the nodes already visited per depth (mt_wdescend), since the same few
  * boundary nodes are looked up many times.
  *
- * Bounds: a span is at most two nodes either side of the span below, so a
+ * Bounds: a span is at most two nodes either side of the span below (the
+ * leaf span: the leaf, one sibling taken in by mt_plan_share, which only
+ * happens while the span is that one leaf, and one neighbour per side for a
+ * gap; a shared pair splits into leaves of >= 8, so no underfull widening
+ * follows), so a
  * depth has at most 2*16 + 1 + 2*16 leaf items or 2*10 + 5 + 2*10 children,
  * hence at most MT_SPLIT_MAX (5) new nodes per depth (mt_store_worst_case).
  */
