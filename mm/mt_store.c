@@ -167,15 +167,20 @@ void mt_replace_child(struct maple_tree *mt, struct mt_node *const *path, const 
 static int mt_fast_slot(const struct mt_fast *f, const struct mt_node *leaf)
 {
 	int changed = leaf->nr;
+	unsigned diffs = 0;
 
 	if (f->n != leaf->nr)
 		return -1;
 	for (unsigned i = 0; i < f->n; i++) {
 		if (i + 1u < f->n && f->it[i].last != leaf->leaf.pivot[i])
 			return -1;
-		if (f->it[i].ptr != leaf->leaf.slot[i])
-			changed = (int)i;	/* a store changes one slot at most */
+		if (f->it[i].ptr != leaf->leaf.slot[i]) {
+			changed = (int)i;
+			diffs++;
+		}
 	}
+	/* Same pivots: [first, last] is exactly one old slot. */
+	KASSERT(diffs <= 1, "mt_fast_slot: %u slots change, pivots do not", diffs);
 	return changed;
 }
 

@@ -8,8 +8,10 @@
  * back (splits, merges, root growth and collapse). Reader threads, registered
  * as CPUs and inside rcu_read_lock, check that every stable range is always
  * found (find/seek/next/prev, exact range), that a flip range always shows one
- * of its two entries (never a hole), and that gap search never returns space
- * overlapping a stable range. Schedule perturbation is on (DEBUG_YIELD).
+ * of its two entries (never a hole), that a hole between two fixed entries
+ * (the writer fills it exactly and empties it again, in place) shows NULL or
+ * its entry and never hides its neighbours, and that gap search never
+ * returns space overlapping a stable range. Schedule perturbation is on (DEBUG_YIELD).
  * Every way a store is published is exercised and counted (mt.h st_*): flip
  * overwrites are in-place slot stores, most churn replaces one leaf in its
  * parent, splits and merges replace a subtree below the root, bursts replace
@@ -34,6 +36,7 @@
 #define REGION		0x100000ull	/* one stable range at the start of each */
 #define STABLE_LEN	0x1000ull
 #define NREADERS	3
+#define NHOT		4	/* flips and holes the writer changes most */
 
 static struct maple_tree tree;
 static volatile int stop;
@@ -46,6 +49,12 @@ static void *churn_val(uint64_t i) { return (void *)(uintptr_t)(0x1000000 + (i %
 static uint64_t stable_base(uint64_t i) { return i * REGION; }
 /* flip range i sits in region i, at offset REGION / 2 */
 static uint64_t flip_base(uint64_t i) { return i * REGION + REGION / 2; }
+/* hole i (region i < NFLIP): [hole_base, +STABLE_LEN) between two fixed
+ * entries of STABLE_LEN, alternately NULL and hole_val: in-place slot stores
+ * that turn a gap into an entry and back (gap words change above). */
+static uint64_t hole_base(uint64_t i) { return (i + 1) * REGION - 4 * STABLE_LEN; }
+static void *hole_val(uint64_t i) { return (void *)(uintptr_t)(0x90000 + i * 16); }
+static void *pair_val(uint64_t i, int side) { return (void *)(uintptr_t)(0xa0000 + i * 16 + side * 8); }
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -73,7 +82,7 @@ static unsigned reader_check(uint64_t *s)
 	void *e;
 
 	rcu_read_lock();
-	switch (rnd(s) % 6) {
+	switch (rnd(s) % 7) {
 	case 0:
 		e = mt_find(&tree, base + rnd(s) % STABLE_LEN, &r);
 		bad = e != stable_val(i) || r.first != base || r.last != base + STABLE_LEN - 1;
@@ -91,9 +100,22 @@ static unsigned reader_check(uint64_t *s)
 		bad = e != stable_val(i) || r.last != base + STABLE_LEN - 1;
 		break;
 	case 4:
-		i %= NFLIP;
+		i %= rnd(s) & 1 ? NHOT : NFLIP;
 		e = mt_find(&tree, flip_base(i) + rnd(s) % STABLE_LEN, &r);
 		bad = (e != flip_val(i, 0) && e != flip_val(i, 1)) || r.first != flip_base(i);
+		break;
+	case 5:
+		i %= rnd(s) & 1 ? NHOT : NFLIP;
+		a = hole_base(i) - STABLE_LEN + rnd(s) % (3 * STABLE_LEN);
+		e = mt_find(&tree, a, &r);
+		if (a < hole_base(i))
+			bad = e != pair_val(i, 0) || r.first != hole_base(i) - STABLE_LEN ||
+			      r.last != hole_base(i) - 1;
+		else if (a >= hole_base(i) + STABLE_LEN)
+			bad = e != pair_val(i, 1) || r.first != hole_base(i) + STABLE_LEN;
+		else
+			bad = e && (e != hole_val(i) || r.first != hole_base(i) ||
+				    r.last != hole_base(i) + STABLE_LEN - 1);
 		break;
 	default:
 		if (mt_gap_find(&tree, base, base + REGION - 1, 1 + rnd(s) % 4096, 1,
@@ -133,7 +155,7 @@ static void churn_range(uint64_t *s, uint64_t i, uint64_t *f, uint64_t *l)
 
 	if (rnd(s) & 1 && i < NFLIP) {
 		lo = flip_base(i) + STABLE_LEN;
-		hi = stable_base(i + 1) - 1;
+		hi = hole_base(i) - STABLE_LEN - 1;	/* not the hole and its pair */
 	} else if (i >= NFLIP) {
 		hi = stable_base(i + 1) - 1;
 	}
@@ -160,9 +182,14 @@ static int writer_step(uint64_t *s, uint64_t id)
 
 	if (r < 2)
 		return writer_burst(s, i, id);
-	if (r < 20 && i < NFLIP)
-		return mt_store(&tree, flip_base(i), flip_base(i) + STABLE_LEN - 1,
-				flip_val(i, (int)(rnd(s) & 1)));
+	if (r < 30) {	/* in-place value stores; readers watch NHOT closely */
+		i %= r < 20 ? NHOT : NFLIP;
+		if (r & 1)
+			return mt_store(&tree, flip_base(i), flip_base(i) + STABLE_LEN - 1,
+					flip_val(i, (int)(rnd(s) & 1)));
+		return mt_store(&tree, hole_base(i), hole_base(i) + STABLE_LEN - 1,
+				rnd(s) & 1 ? hole_val(i) : NULL);
+	}
 	churn_range(s, i, &f, &l);
 	if (r < 50) {
 		int ret = mt_insert(&tree, f, l, churn_val(id));
@@ -187,8 +214,12 @@ KTEST(mt_torture_rcu)
 	for (uint64_t i = 0; i < NSTABLE; i++)
 		err |= mt_insert(&tree, stable_base(i), stable_base(i) + STABLE_LEN - 1,
 				 stable_val(i));
-	for (uint64_t i = 0; i < NFLIP; i++)
+	for (uint64_t i = 0; i < NFLIP; i++) {
 		err |= mt_insert(&tree, flip_base(i), flip_base(i) + STABLE_LEN - 1, flip_val(i, 0));
+		err |= mt_insert(&tree, hole_base(i) - STABLE_LEN, hole_base(i) - 1, pair_val(i, 0));
+		err |= mt_insert(&tree, hole_base(i) + STABLE_LEN, hole_base(i) + 2 * STABLE_LEN - 1,
+				 pair_val(i, 1));
+	}
 	KT_REQUIRE(!err && mt_validate(&tree) == 0, "setup");
 	debug_yield_enable(256);
 	for (uintptr_t t = 0; t < NREADERS; t++)
