@@ -43,7 +43,7 @@ unsigned char *host_mem;
 struct page *host_pages;
 uint64_t host_nframes;
 
-#define FRAME_CACHE_HIGH 256	/* frames a CPU's cache may hold */
+#define FRAME_CACHE_HIGH HOST_FRAME_CACHE_HIGH
 #define FRAME_BATCH 64		/* frames a refill takes from frame_free */
 
 static pthread_mutex_t frame_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -19,6 +19,9 @@
 #include "mm/mm.h"
 
 #define HOST_TLB_ENTRIES 64
+/* Free frames a CPU's frame cache may hold: the most any one CPU keeps out
+ * of the others' reach (tests/host/host_frames.c). */
+#define HOST_FRAME_CACHE_HIGH 256
 #define HOST_POISON 0x6b
 
 struct host_stats {
