@@ -128,6 +128,20 @@ struct page *pmap_zero_page(void)
 	return zero_frame;
 }
 
+/* host_clear_page: zero one frame. On x86_64 with `rep stosb`, as Linux's
+ * clear_page_erms: the compiler inlines memset(p, 0, 4096) as `rep stosq`,
+ * which measured ~5% slower per fault (interleaved A/B runs of mm_bench). */
+static inline void host_clear_page(void *p)
+{
+#if defined(__x86_64__)
+	unsigned long n = PAGE_SIZE;
+
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(0) : "memory");
+#else
+	memset(p, 0, PAGE_SIZE);
+#endif
+}
+
 /* frame_refill: give this CPU's empty cache a batch from the pool. */
 static void frame_refill(struct host_cpu *c)
 {
@@ -197,7 +211,7 @@ struct page *pmap_page_alloc(unsigned flags)
 	if (flags & PG_PT)
 		spin_init(&pg->ptl, "ptl");
 	if (flags & PMAP_ZERO)
-		memset(pmap_page_kva(pg), 0, PAGE_SIZE);
+		host_clear_page(pmap_page_kva(pg));
 	return pg;
 }
 
