@@ -155,7 +155,7 @@ int proc_spawn(const char *path, char *const argv[], struct proc **out)
 	pt = proc_thread_new();
 	if (!pt)
 		goto out_proc;
-	proc_publish(NULL, p);
+	(void)proc_publish(NULL, p, NULL);	/* no parent: cannot fail */
 	p->thread = thread_create(p->name, proc_user_main, st, -1);
 	if (!p->thread)
 		goto out_pt;

@@ -77,6 +77,19 @@ struct mm_ref {
 
 struct vfork_done;
 
+/*
+ * struct fork_delayed - one fork in progress in a process (Linux's
+ * multiprocess_signals): the group signals (kill(0), kill(-pgrp), kill(-1))
+ * the process received meanwhile, which the child gets too when it is
+ * published, so a group signal reaches both or (if the fork fails) only the
+ * parent. Lives on the forking thread's stack; all fields (T).
+ */
+struct fork_delayed {
+	uint64_t sigs;			/* bit sig-1 */
+	int sender;			/* pid of the first sender */
+	struct fork_delayed *next;	/* p->forking list */
+};
+
 struct proc {
 	int pid;			/* (C) */
 	int pgid;			/* (T) process group (inherited at fork) */
@@ -96,6 +109,7 @@ struct proc {
 	bool execed;			/* (T) ran execve (setpgid by the parent: EACCES) */
 	struct proc *all_next;		/* (T) proc_all list: started, not yet freed */
 	struct vfork_done *vfork_done;	/* (T) the parent sleeping in vfork, or NULL */
+	struct fork_delayed *forking;	/* (T) its forks in progress */
 	struct uthread *zap_except;	/* (A) execve of a threaded process: every
 					 * other thread leaves (de_thread) */
 	uint64_t rlimit_as_max;		/* (M of mm) RLIMIT_AS hard limit */
@@ -156,7 +170,8 @@ int proc_alloc_tid(void);
  * address space is
  * a copy-on-write copy, or with CLONE_VM the caller's own (shared, mm_ref).
  * With CLONE_VFORK the caller sleeps until the child execs or exits (or the
- * caller's process is exiting). The child's pid or negative errno. */
+ * caller's process is exiting). The child's pid or negative errno
+ * (-ERESTARTNOINTR: a signal is taken first, see proc_fork_begin). */
 long proc_fork(struct trap_frame *tf, uint64_t flags, uint64_t newsp);
 /* proc_vfork_release: p (a vfork child) no longer uses its parent's
  * address space (exec, exit): wake the parent. Idempotent. */
@@ -187,9 +202,26 @@ long proc_wait4(int pid, int *status, bool nohang);
 /* proc_alloc: a process using ref's mm (NULL: a fresh one), consuming the
  * reference (also on failure: NULL on ENOMEM). */
 struct proc *proc_alloc(const char *name, struct mm_ref *ref);
+/* ERESTARTNOINTR: a system call's "run me again once the pending signal
+ * was taken" (Linux's internal errno, never seen by user space):
+ * syscall_dispatch points RIP back at the SYSCALL instruction and restores
+ * RAX, so the call restarts after the handler returns. */
+#define ERESTARTNOINTR 513
+
+/* proc_fork_begin: record d (zeroed) as a fork in progress of p from now
+ * on: group signals p receives are added to it (kernel/proc_group.c). 0,
+ * or -ERESTARTNOINTR (d not recorded) if the calling thread has a signal
+ * to take or must leave: signals sent before the fork are handled first. */
+int proc_fork_begin(struct proc *p, struct fork_delayed *d);
+/* proc_fork_abort: the fork d of p failed before publishing: forget d. */
+void proc_fork_abort(struct proc *p, struct fork_delayed *d);
 /* proc_publish: p is started: visible to kill and the process tree, a
- * child of parent (NULL: spawned by the kernel). */
-void proc_publish(struct proc *parent, struct proc *p);
+ * child of parent (NULL: spawned by the kernel, d NULL). With a parent, d
+ * is the fork in progress (forgotten here in any case); p receives the
+ * group signals d collected. -EINTR without publishing if the calling
+ * thread must leave (proc_exiting: a SIGKILL came first, the child must not
+ * outlive it), else 0. */
+int proc_publish(struct proc *parent, struct proc *p, struct fork_delayed *d);
 void proc_free(struct proc *p);
 __attribute__((noreturn)) void proc_exit_signal(int sig);
 struct proc *proc_self(void);

@@ -16,6 +16,12 @@
  * the same lock, so the child never writes a dead stack. Only a fatal exit
  * ends the wait early, as Linux's killable wait: other signals stay pending.
  *
+ * Signals (as Linux's copy_process): one the caller has to take when the
+ * fork starts is taken first (the fork restarts after it); group signals
+ * that reach the parent while it forks reach the child too (struct
+ * fork_delayed, proc_publish); a parent SIGKILLed meanwhile does not start
+ * the child at all.
+ *
  * Synchronization: kernel/proc_internal.h. A child cannot be freed while
  * its vfork_done is set: it is freed only after dead, and it releases
  * (clearing vfork_done) before it is marked dead.
@@ -137,15 +143,25 @@ long proc_fork(struct trap_frame *tf, uint64_t flags, uint64_t newsp)
 	struct fork_start *fs = env_alloc(sizeof(*fs));
 	struct proc_thread *pt = proc_thread_new();
 	struct vfork_done vd = { 0 };
-	int pid;
+	struct fork_delayed fd = { 0 };
+	int pid, err;
 
 	if ((flags & 0xff) > NSIG) {
 		env_free(fs, sizeof(*fs));
 		env_free(pt, sizeof(*pt));
 		return -EINVAL;	/* not a valid exit signal */
 	}
-	if (!fs || !pt || !(c = fork_child(p, flags)))
+	if (!fs || !pt)
 		goto out_nomem;
+	if ((err = proc_fork_begin(p, &fd))) {	/* group signals from now on */
+		env_free(fs, sizeof(*fs));	/* reach c too */
+		env_free(pt, sizeof(*pt));
+		return err;
+	}
+	if (!(c = fork_child(p, flags))) {
+		proc_fork_abort(p, &fd);
+		goto out_nomem;
+	}
 	fs->p = c;
 	fs->pt = pt;
 	fs->tf = *tf;
@@ -155,7 +171,9 @@ long proc_fork(struct trap_frame *tf, uint64_t flags, uint64_t newsp)
 	if (flags & CLONE_VFORK)
 		c->vfork_done = &vd;	/* unpublished: nobody else sees c yet */
 	pid = c->pid;
-	proc_publish(p, c);	/* before it runs: it may kill or wait for itself */
+	if ((err = proc_publish(p, c, &fd)))	/* before it runs: it may kill or */
+		goto out_child;			/* wait for itself */
+	err = -ENOMEM;
 	if (!thread_create(c->name, proc_fork_main, fs, -1))
 		goto out_unpublish;
 	/* from here c may run, die and be reaped: do not touch it */
@@ -165,9 +183,13 @@ long proc_fork(struct trap_frame *tf, uint64_t flags, uint64_t newsp)
 
 out_unpublish:
 	proc_unpublish(c);
+out_child:
 	file_close_all(c);
 	mm_ref_put(c->mmref);
 	env_free(c, sizeof(*c));
+	env_free(fs, sizeof(*fs));
+	env_free(pt, sizeof(*pt));
+	return err;
 out_nomem:
 	env_free(fs, sizeof(*fs));
 	env_free(pt, sizeof(*pt));

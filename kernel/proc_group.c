@@ -20,9 +20,61 @@
 
 static struct proc *proc_all;	/* (T) started, not yet reaped */
 
-void proc_publish(struct proc *parent, struct proc *p)
+/* proc_fork_unlink: take d off p->forking (tree lock held). */
+static void proc_fork_unlink(struct proc *p, struct fork_delayed *d)
+{
+	for (struct fork_delayed **dd = &p->forking; *dd; dd = &(*dd)->next)
+		if (*dd == d) {
+			*dd = d->next;
+			return;
+		}
+	panic("proc_fork_unlink: fork record not found");
+}
+
+int proc_fork_begin(struct proc *p, struct fork_delayed *d)
+{
+	int err = 0;
+
+	spin_lock(&proc_tree_lock);
+	if (proc_exiting(p) || signal_interrupts(thread_self()->user)) {
+		err = -ERESTARTNOINTR;	/* taken before the fork, as Linux */
+	} else {
+		d->next = p->forking;
+		p->forking = d;
+	}
+	spin_unlock(&proc_tree_lock);
+	return err;
+}
+
+void proc_fork_abort(struct proc *p, struct fork_delayed *d)
 {
 	spin_lock(&proc_tree_lock);
+	proc_fork_unlink(p, d);
+	spin_unlock(&proc_tree_lock);
+}
+
+/*
+ * Why forks are recorded: kill(0), kill(-pgrp) and kill(-1) walk proc_all
+ * under the tree lock, and a child is on it only from here on. A group
+ * signal whose walk came before this point was added to d (the parent was
+ * already forking, the walk found it), and is made pending in the child
+ * now; a later walk finds the child itself. A SIGKILLed parent (group_exit
+ * is set under the same lock) or one whose thread is being zapped by an
+ * exec does not publish at all. So a signalled
+ * group cannot leave a freshly forked member behind, even when the parent
+ * blocks the signal while forking (musl's fork blocks every signal).
+ */
+int proc_publish(struct proc *parent, struct proc *p, struct fork_delayed *d)
+{
+	spin_lock(&proc_tree_lock);
+	if (parent) {
+		proc_fork_unlink(parent, d);
+		if (proc_exiting(parent)) {	/* the caller is its forking thread */
+			spin_unlock(&proc_tree_lock);
+			return -EINTR;
+		}
+		signal_fork_delayed(p, d);
+	}
 	p->all_next = proc_all;
 	proc_all = p;
 	if (parent) {
@@ -31,6 +83,7 @@ void proc_publish(struct proc *parent, struct proc *p)
 		parent->children = p;
 	}
 	spin_unlock(&proc_tree_lock);
+	return 0;
 }
 
 /* proc_unlink: remove p from the list at *head linked through the field

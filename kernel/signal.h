@@ -87,5 +87,10 @@ void signal_deliver(struct trap_frame *tf);
  * fork) to its parent, with CLD_EXITED/CLD_KILLED, its pid and status
  * (kernel/signal_kill.c; proc_tree_lock held). The CPUs to proc_kick. */
 uint64_t signal_child_exit(struct proc *c);
+/* signal_fork_delayed: c, being published by a fork, gets the group
+ * signals its parent received during the fork (d, kernel/proc.h), as if
+ * sent to it (SI_USER from the first sender); tree lock held, c not started. */
+struct fork_delayed;
+void signal_fork_delayed(struct proc *c, const struct fork_delayed *d);
 
 #endif

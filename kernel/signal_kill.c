@@ -129,10 +129,26 @@ static int kill_visit(struct proc *p, void *arg)
 
 	if (!kill_match(p, req))
 		return 0;
-	if (req->sig > 0 && req->sig <= NSIG && !ck_pr_load_int(&p->dead) &&
-	    (ut = signal_target(p, req->sig, &t)))
+	if (req->sig <= 0 || req->sig > NSIG || ck_pr_load_int(&p->dead))
+		return 1;
+	if ((ut = signal_target(p, req->sig, &t)))
 		req->kick |= signal_send_kick(ut, t, req->sig, &ki);
+	if (req->pid <= 0)	/* a group signal: children being forked get it too */
+		for (struct fork_delayed *d = p->forking; d; d = d->next) {
+			if (!d->sigs)
+				d->sender = req->self;
+			d->sigs |= 1ull << (req->sig - 1);
+		}
 	return 1;
+}
+
+void signal_fork_delayed(struct proc *c, const struct fork_delayed *d)
+{
+	struct ksiginfo ki = { .code = SI_USER, .pid = d->sender };
+
+	KASSERT(spin_holding(&proc_tree_lock), "signal_fork_delayed: tree lock not held");
+	for (uint64_t s = d->sigs; s; s &= s - 1)
+		signal_send(&c->ut, __builtin_ctzll(s) + 1, &ki);
 }
 
 long sys_kill(uint64_t pid, uint64_t sig, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)

@@ -49,6 +49,10 @@ void syscall_dispatch(struct trap_frame *tf)
 		}
 		tf->rax = (uint64_t)-ENOSYS;
 	}
+	if (tf->rax == (uint64_t)-ERESTARTNOINTR) {	/* again after the signal */
+		tf->rax = nr;
+		tf->rip -= 2;	/* SYSCALL is 0f 05 */
+	}
 	if (ck_pr_load_int(&this_cpu()->hot.need_resched))
 		schedule();	/* preemption point on the way back to user mode */
 	irq_disable();
