@@ -439,7 +439,10 @@ int proc_zap_others(struct proc *p, struct uthread *self)
 	wait_event(&proc_wq, ck_pr_load_int(&p->nthreads) == 1 ||
 			     ck_pr_load_int(&p->group_exit));
 	ck_pr_store_ptr(&p->zap_except, NULL);
-	return ck_pr_load_int(&p->nthreads) == 1 && !ck_pr_load_int(&p->group_exit) ? 0 : -EINTR;
+	if (ck_pr_load_int(&p->nthreads) != 1 || ck_pr_load_int(&p->group_exit))
+		return -EINTR;
+	signal_adopt_pending(p, self);	/* kill()s that chose a thread that left */
+	return 0;
 }
 
 void proc_check_exit(void)

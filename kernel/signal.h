@@ -92,5 +92,10 @@ uint64_t signal_child_exit(struct proc *c);
  * sent to it (SI_USER from the first sender); tree lock held, c not started. */
 struct fork_delayed;
 void signal_fork_delayed(struct proc *c, const struct fork_delayed *d);
+/* signal_adopt_pending: exec's de_thread left self as p's only thread:
+ * the process-directed signals (every source but tgkill) still pending on
+ * the threads that left become self's, as they would be in Linux's shared
+ * queue (kernel/signal_kill.c; takes p->lock). */
+void signal_adopt_pending(struct proc *p, struct uthread *self);
 
 #endif

@@ -142,6 +142,28 @@ static int kill_visit(struct proc *p, void *arg)
 	return 1;
 }
 
+void signal_adopt_pending(struct proc *p, struct uthread *self)
+{
+	spin_lock(&p->lock);
+	for (struct proc_thread *pt = p->threads; pt; pt = pt->next) {
+		struct uthread *ut = pt->ut;
+		uint64_t s = ck_pr_load_64(&ut->pending) & ~ck_pr_load_64(&self->pending);
+
+		if (ut == self || !ck_pr_load_int(&ut->exited))
+			continue;
+		for (; s; s &= s - 1) {
+			int i = __builtin_ctzll(s);
+
+			if (ut->siginfo[i].code == SI_TKILL)
+				continue;	/* sent to that thread: gone with it */
+			self->siginfo[i] = ut->siginfo[i];
+			ck_pr_or_64(&self->pending, 1ull << i);
+			ck_pr_and_64(&ut->pending, ~(1ull << i));
+		}
+	}
+	spin_unlock(&p->lock);
+}
+
 void signal_fork_delayed(struct proc *c, const struct fork_delayed *d)
 {
 	struct ksiginfo ki = { .code = SI_USER, .pid = d->sender };

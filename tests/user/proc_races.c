@@ -15,6 +15,10 @@
  * killpg_term_vs_fork: the same with SIGTERM (fatal at delivery).
  * fork_restarts: a fork a caught signal interrupts restarts after the
  * handler, invisibly (no EINTR).
+ * pending_kept_across_exec: a signal sent to a threaded process that
+ * blocks it everywhere stays pending through an execve (Linux's shared
+ * queue), even when kill() had parked it on a thread the exec ends
+ * (under Kestrel before this test it was lost with that thread).
  *
  * Natively the test becomes a child subreaper (prctl) so the chain's
  * orphans are its children and it reaps them; under Kestrel prctl fails
@@ -24,6 +28,7 @@
  */
 #include "uktap.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -182,14 +187,75 @@ static int test_fork_restarts(void)
 	return UT_PASS;
 }
 
+static char *self_path;
+static volatile sig_atomic_t usr1_seen;
+
+static void on_usr1_seen(int sig)
+{
+	(void)sig;
+	usr1_seen = 1;
+}
+
+/* exec_child_main: the image exec'd by pending_kept_across_exec: SIGUSR1
+ * must still be pending (blocked): catch it by unblocking; exit 0 if so. */
+static int exec_child_main(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1_seen };
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigprocmask(SIG_UNBLOCK, &s, NULL);	/* delivered here if pending */
+	return usr1_seen ? 0 : 3;
+}
+
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+	return NULL;
+}
+
+static int test_pending_kept_across_exec(void)
+{
+	int st = -1;
+	pid_t c = fork();
+
+	if (c == 0) {
+		sigset_t s;
+		pthread_t t;
+		char *argv[] = { self_path, "exec_child", NULL };
+
+		sigemptyset(&s);
+		sigaddset(&s, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &s, NULL);	/* the thread inherits it */
+		if (pthread_create(&t, NULL, idle_thread, NULL))
+			_exit(4);
+		nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+		kill(getpid(), SIGUSR1);
+		syscall(SYS_execve, self_path, argv, (char *[]){ NULL });
+		_exit(5);
+	}
+	UT_REQUIRE(c > 0, "fork: errno %d", errno);
+	UT_CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		 "exec'd image: status %#x (exit 3: SIGUSR1 no longer pending)", st);
+	return UT_PASS;
+}
+
 static const struct ut_case cases[] = {
 	{ "killpg_vs_fork", test_killpg_vs_fork },
 	{ "killpg_term_vs_fork", test_killpg_term_vs_fork },
 	{ "fork_restarts", test_fork_restarts },
+	{ "pending_kept_across_exec", test_pending_kept_across_exec },
 };
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "exec_child"))
+		return exec_child_main();
+	self_path = argv[0];	/* absolute natively (CTest) and under Kestrel */
 	ut_init(argc, argv, 60);
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);	/* natively: orphans are ours */
 	return ut_run(cases, UT_NCASES(cases));
