@@ -202,6 +202,7 @@ struct page *pmap_page_alloc(unsigned flags)
 		return NULL;
 	c->frames = pg->next;
 	c->nframes--;
+	__builtin_prefetch(c->frames, 1);	/* the next fault's frame: a miss off the path */
 	ck_pr_store_64((uint64_t *)&c->frames_delta, (uint64_t)(c->frames_delta + 1));
 	pg->refcount = 1;
 	pg->mapcount = 0;
