@@ -16,6 +16,7 @@
  */
 #include "mm_harness.h"
 #include <pthread.h>
+#include <time.h>
 
 #define PG PAGE_SIZE
 #define RW (PROT_READ | PROT_WRITE)
@@ -245,12 +246,23 @@ static void snap_check_child(struct mm *child)
 	host_cpu_switch(NULL);
 }
 
-/* fork_rounds: fork under the writers, check each child; children live
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* fork_rounds: fork under the writers, check each child, for up to rounds
+ * rounds or budget_s seconds (at least 4 rounds: each waits for the
+ * writers' acks, slow when a loaded host deschedules them); children live
  * until the writers stopped, so that with shootdowns dropped no frame a
  * stale TLB entry can still write is freed and reused (which would corrupt
  * page tables instead of failing the check). */
-static uint64_t fork_rounds(int rounds)
+static uint64_t fork_rounds(int rounds, int budget_s)
 {
+	long long end = now_ns() + budget_s * 1000000000LL;
 	struct mm *children[64];
 	pthread_t w[2];
 	uint64_t a;
@@ -264,7 +276,7 @@ static uint64_t fork_rounds(int rounds)
 	for (int i = 0; i < 2; i++)
 		pthread_create(&w[i], NULL, snap_writer, (void *)(uintptr_t)(i + 1));
 	host_cpu_idle_end();
-	for (int r = 0; r < rounds && n < 64; r++)
+	for (int r = 0; r < rounds && n < 64 && (r < 4 || now_ns() < end); r++)
 		if (!mm_fork(snap_parent, &children[n]))
 			snap_check_child(children[n++]);
 	host_cpu_idle_begin();
@@ -283,14 +295,14 @@ KTEST(fork_snapshot_is_stable)
 	mmh_init(4);
 	printf("# phase 1: a correct machine\n");
 	fflush(stdout);
-	KT_CHECK(fork_rounds(40) == 0, "the child's view changed");
+	KT_CHECK(fork_rounds(40, 10) == 0, "the child's view changed");
 	ck_pr_store_8((uint8_t *)&host_debug_skip_shootdowns, 1);
 	printf("# phase 2: shootdowns dropped\n");
 	fflush(stdout);
 	uint64_t bad = 0;
 
 	for (int t = 0; t < 5 && !bad; t++)	/* a timing-dependent negative control */
-		bad = fork_rounds(40);
+		bad = fork_rounds(40, 6);
 	KT_CHECK(bad > 0, "dropped shootdowns must break the snapshot");
 	ck_pr_store_8((uint8_t *)&host_debug_skip_shootdowns, 0);
 }
