@@ -20,7 +20,7 @@
  *   tlb[], cur, st     owner CPU only (others read tlb[] atomically, racy,
  *                      for the freed-while-cached check)
  *   mbox               any CPU pushes (CAS); owner takes all (exchange)
- *   frame pool         frame_free: frame_lock (a leaf lock);
+ *   frame pool         frame_free, quar_*: frame_lock (a leaf lock);
  *                      cpus[].frames, nframes: owner only
  *   frames_delta       owner only (others sum it, racy unless quiescent);
  *                      frames_delta_other: atomic (unregistered threads)
@@ -33,6 +33,12 @@
  * FRAME_CACHE_HIGH frames per CPU are out of the others' reach (an
  * allocation fails only when its cache and the pool are empty). Unregistered
  * threads (liburcu's callback thread freeing page tables) free to the pool.
+ *
+ * Quarantine (while host_check_freed): a LIFO cache hands a freed frame
+ * straight back, so a use after free would mostly read the new owner's data
+ * instead of poison. Checked frees bypass the caches and wait, poisoned, in
+ * a FIFO of up to quar_max frames (ASan's quarantine) before the pool; an
+ * allocation takes from it only when the pool is empty.
  */
 #include "arch/host/machine.h"
 #include "alloc_inject.h"
@@ -48,6 +54,8 @@ uint64_t host_nframes;
 
 static pthread_mutex_t frame_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct page *frame_free;		/* (frame_lock) ->next list */
+static struct page *quar_head, *quar_tail;	/* (frame_lock) FIFO, oldest first */
+static uint64_t quar_n, quar_max;	/* (frame_lock) length; (C) capacity */
 static int64_t frames_delta_other __cacheline_aligned;	/* (A) frees by others */
 bool host_check_freed = true;		/* (A) poison + freed-while-cached scan */
 static uint64_t freed_cached;		/* (A) */
@@ -105,6 +113,7 @@ int host_machine_init(uint64_t nframes)
 	if (host_mem == MAP_FAILED || !host_pages)
 		return -ENOMEM;
 	host_nframes = nframes;
+	quar_max = nframes / 4 < 1024 ? nframes / 4 : 1024;
 	memset(host_mem, HOST_POISON, nframes * PAGE_SIZE);	/* free = poisoned */
 	for (uint64_t i = nframes; i-- > 0;) {
 		host_pages[i].next = frame_free;
@@ -142,16 +151,54 @@ static inline void host_clear_page(void *p)
 #endif
 }
 
-/* frame_refill: give this CPU's empty cache a batch from the pool. */
+/* quar_take: the oldest quarantined frame, or NULL. frame_lock held. */
+static struct page *quar_take(void)
+{
+	struct page *pg = quar_head;
+
+	if (pg) {
+		quar_head = pg->next;
+		if (!quar_head)
+			quar_tail = NULL;
+		quar_n--;
+	}
+	return pg;
+}
+
+/* quar_put: quarantine a poisoned frame; past quar_max the oldest goes to
+ * the pool. */
+static void quar_put(struct page *pg)
+{
+	pthread_mutex_lock(&frame_lock);
+	pg->next = NULL;
+	if (quar_tail)
+		quar_tail->next = pg;
+	else
+		quar_head = pg;
+	quar_tail = pg;
+	if (++quar_n > quar_max) {
+		struct page *old = quar_take();
+
+		old->next = frame_free;
+		frame_free = old;
+	}
+	pthread_mutex_unlock(&frame_lock);
+}
+
+/* frame_refill: give this CPU's empty cache a batch from the pool (from
+ * the quarantine when the pool is empty). */
 static void frame_refill(struct host_cpu *c)
 {
 	unsigned n = 0;
 
 	pthread_mutex_lock(&frame_lock);
-	for (; n < FRAME_BATCH && frame_free; n++) {
-		struct page *pg = frame_free;
+	for (; n < FRAME_BATCH; n++) {
+		struct page *pg = frame_free ? frame_free : quar_take();
 
-		frame_free = pg->next;
+		if (!pg)
+			break;
+		if (pg == frame_free)
+			frame_free = pg->next;
 		pg->next = c->frames;
 		c->frames = pg;
 	}
@@ -234,22 +281,31 @@ void pmap_page_free(struct page *pg)
 {
 	KASSERT(!(pg->flags & PG_ZERO), "pmap_page_free: the zero page");
 	KASSERT(pg->mapcount == 0, "pmap_page_free: frame still mapped (%d)", pg->mapcount);
-	if (ck_pr_load_8((uint8_t *)&host_check_freed)) {
+	bool checked = ck_pr_load_8((uint8_t *)&host_check_freed);
+
+	if (checked) {
 		host_check_uncached(pmap_page_pa(pg));
 		memset(pmap_page_kva(pg), HOST_POISON, PAGE_SIZE);
 	}
 	pg->flags = 0;
 	pg->refcount = 0;
 	if (hostcpu_self_id < 0) {	/* e.g. liburcu's callback thread */
-		frame_pool_put(pg, pg);
+		if (checked)
+			quar_put(pg);
+		else
+			frame_pool_put(pg, pg);
 		ck_pr_dec_64((uint64_t *)&frames_delta_other);
 		return;
 	}
 	struct host_cpu *c = &cpus[cpu_self()];
 
+	ck_pr_store_64((uint64_t *)&c->frames_delta, (uint64_t)(c->frames_delta - 1));
+	if (checked) {
+		quar_put(pg);
+		return;
+	}
 	pg->next = c->frames;
 	c->frames = pg;
-	ck_pr_store_64((uint64_t *)&c->frames_delta, (uint64_t)(c->frames_delta - 1));
 	if (++c->nframes > FRAME_CACHE_HIGH)
 		frame_cache_trim(c);
 }

@@ -11,7 +11,12 @@
  *     this test fails on that design (225 of 4,095 frames) and passes now;
  *   accounting: host_frames_used() counts exactly the frames allocated,
  *     whichever CPU frees them;
- *   lifo: a CPU gets back the frame it freed last (the cache-hot one).
+ *   lifo: a CPU gets back the frame it freed last (the cache-hot one);
+ *   quarantine: with host_check_freed on (every test but this file and the
+ *     benchmarks), a freed frame stays poisoned and out of reach for the
+ *     next 1,000 allocations, so a use after free reads poison instead of
+ *     the new owner's data (fails before the quarantine: the first
+ *     allocation got the freed frame back).
  */
 #include "tests/ktest.h"
 #include "arch/host/machine.h"
@@ -152,6 +157,25 @@ KTEST(lifo)
 	b = pmap_page_alloc(PG_ANON);
 	KT_CHECK(a == b, "the frame freed last did not come back first");
 	pmap_page_free(b);
+}
+
+KTEST(quarantine)
+{
+	struct page *a = pmap_page_alloc(PG_ANON | PMAP_ZERO);
+	unsigned n, reused = 0, poisoned = 0;
+
+	KT_REQUIRE(a, "no frame");
+	host_check_freed = true;
+	pmap_page_free(a);
+	for (n = 0; n < 1000 && (pages[n] = pmap_page_alloc(PG_ANON | PMAP_ZERO)); n++)
+		reused += pages[n] == a;
+	for (unsigned i = 0; i < PAGE_SIZE; i++)
+		poisoned += ((uint8_t *)pmap_page_kva(a))[i] == HOST_POISON;
+	KT_CHECK(n == 1000, "only %u allocations", n);
+	KT_CHECK(reused == 0, "the freed frame came back within %u allocations", n);
+	KT_CHECK(poisoned == PAGE_SIZE, "%u of %u bytes poisoned", poisoned, (unsigned)PAGE_SIZE);
+	give_back(n);
+	host_check_freed = false;
 }
 
 int main(int argc, char **argv)
