@@ -350,6 +350,7 @@ void proc_thread_exit(void)
 	struct uthread *ut = thread_self()->user;
 	struct proc *p = ut->proc;
 
+	signal_retarget(p);	/* kill()s it might have been chosen to take */
 	if (ut->clear_tid) {	/* CLONE_CHILD_CLEARTID: pthread_join waits on it */
 		uint32_t zero = 0;
 
@@ -441,7 +442,6 @@ int proc_zap_others(struct proc *p, struct uthread *self)
 	ck_pr_store_ptr(&p->zap_except, NULL);
 	if (ck_pr_load_int(&p->nthreads) != 1 || ck_pr_load_int(&p->group_exit))
 		return -EINTR;
-	signal_adopt_pending(p, self);	/* kill()s that chose a thread that left */
 	return 0;
 }
 
@@ -458,8 +458,7 @@ void proc_check_exit(void)
 void proc_return_work(struct trap_frame *tf)
 {
 	proc_check_exit();
-	if (ck_pr_load_64(&thread_self()->user->pending))
-		signal_deliver(tf);
+	signal_deliver(tf);
 }
 
 void proc_exit_signal(int sig)

@@ -26,8 +26,9 @@ struct uthread {
 	uint64_t clear_tid;	/* (O) set_tid_address: user address, 0 if none */
 	int tid;		/* (C); exec's de_thread sets the pid (proc lock) */
 	uint64_t sigmask;	/* (O) blocked signals, bit sig-1 */
-	uint64_t pending;	/* (A) signals sent to this thread, not yet taken;
-				 * set and cleared under proc->lock */
+	uint64_t pending;	/* (A) signals sent to this thread (tgkill, its
+				 * faults), not yet taken; set and cleared
+				 * under proc->lock; see also proc->shared_pending */
 	struct ksiginfo siginfo[64];	/* (proc->lock) source of each pending signal */
 	struct trap_frame *tf;	/* (O) user frame of the syscall in progress */
 	bool fpu_saved;		/* (O) fpu holds its state (else: reset state) */
@@ -119,6 +120,12 @@ struct proc {
 					 * for fork and vfork; clone's low byte) */
 	int dead;			/* (A) exited; the thread is finishing */
 	struct k_sigaction sigact[64];	/* (L) */
+	uint64_t shared_pending;	/* (A) process-directed signals (kill,
+					 * SIGCHLD) not yet taken by any thread,
+					 * Linux's shared queue; set and cleared
+					 * under p->lock, read by every thread on
+					 * its way back to user mode */
+	struct ksiginfo shared_siginfo[64];	/* (L) source of each */
 	char name[32];			/* (C) */
 	char tap[PROC_TAP_LINE];	/* (O) last complete console line */
 	char partial[PROC_TAP_LINE];	/* (O) line being written */

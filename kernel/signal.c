@@ -182,9 +182,17 @@ bool signal_ignored(struct proc *p, int sig)
 	return h == SIG_IGN || (h == SIG_DFL && (DEFAULT_IGNORED & (1ull << (sig - 1))));
 }
 
+/* signal_ready: the signals ut could take now: pending for it or for its
+ * process, not blocked (a racy snapshot; signal_take decides). */
+static uint64_t signal_ready(struct uthread *ut)
+{
+	return (ck_pr_load_64(&ut->pending) | ck_pr_load_64(&ut->proc->shared_pending)) &
+	       ~ut->sigmask;
+}
+
 bool signal_interrupts(struct uthread *ut)
 {
-	uint64_t ready = ck_pr_load_64(&ut->pending) & ~ut->sigmask;
+	uint64_t ready = signal_ready(ut);
 	struct proc *p = ut->proc;
 	bool wake = false;
 
@@ -195,17 +203,28 @@ bool signal_interrupts(struct uthread *ut)
 	return wake;
 }
 
-/* signal_take: take pending sig off ut: its source into *ki and its
- * disposition (reset first if SA_RESETHAND); false if it was ignored. */
+/* signal_take: take pending sig off ut, or else off its process's shared
+ * set (Linux's dequeue_signal order): its source into *ki and its
+ * disposition (reset first if SA_RESETHAND); false if it was ignored, or if
+ * another thread took the shared one first. */
 static bool signal_take(struct uthread *ut, int sig, struct ksiginfo *ki,
 			struct k_sigaction *ka)
 {
 	struct proc *p = ut->proc;
+	uint64_t bit = 1ull << (sig - 1);
 	bool ignored;
 
 	spin_lock(&p->lock);
-	ck_pr_and_64(&ut->pending, ~(1ull << (sig - 1)));
-	*ki = ut->siginfo[sig - 1];
+	if (ck_pr_load_64(&ut->pending) & bit) {
+		ck_pr_and_64(&ut->pending, ~bit);
+		*ki = ut->siginfo[sig - 1];
+	} else if (ck_pr_load_64(&p->shared_pending) & bit) {
+		ck_pr_and_64(&p->shared_pending, ~bit);
+		*ki = p->shared_siginfo[sig - 1];
+	} else {
+		spin_unlock(&p->lock);
+		return false;
+	}
 	ignored = signal_ignored(p, sig);
 	*ka = p->sigact[sig - 1];
 	if (!ignored && (ka->flags & SA_RESETHAND))
@@ -219,7 +238,7 @@ void signal_deliver(struct trap_frame *tf)
 	struct uthread *ut = thread_self()->user;
 	uint64_t ready;
 
-	while ((ready = ck_pr_load_64(&ut->pending) & ~ut->sigmask)) {
+	while ((ready = signal_ready(ut))) {
 		int sig = __builtin_ctzll(ready) + 1;
 		struct k_sigaction ka;
 		struct ksiginfo ki;
@@ -233,11 +252,12 @@ void signal_deliver(struct trap_frame *tf)
 	}
 }
 
-/* signal_discard_locked: drop pending sig from every thread of p (POSIX:
- * setting SIG_IGN, or SIG_DFL that ignores, discards a pending signal, even
- * a blocked one); p->lock held. */
+/* signal_discard_locked: drop pending sig from p and every thread of p
+ * (POSIX: setting SIG_IGN, or SIG_DFL that ignores, discards a pending
+ * signal, even a blocked one); p->lock held. */
 static void signal_discard_locked(struct proc *p, int sig)
 {
+	ck_pr_and_64(&p->shared_pending, ~(1ull << (sig - 1)));
 	for (struct proc_thread *pt = p->threads; pt; pt = pt->next)
 		ck_pr_and_64(&pt->ut->pending, ~(1ull << (sig - 1)));
 }
@@ -283,6 +303,8 @@ long sys_rt_sigprocmask(uint64_t how, uint64_t uset, uint64_t uold, uint64_t siz
 	if (uset) {
 		set &= ~UNBLOCKABLE;
 		ut->sigmask = how == 0 ? old | set : how == 1 ? old & ~set : set;
+		if (ut->sigmask & ~old & ck_pr_load_64(&ut->proc->shared_pending))
+			signal_retarget(ut->proc);	/* now blocked here: another takes it */
 	}
 	return 0;
 }

@@ -75,8 +75,9 @@ void signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr);
  * default is to ignore); p->lock held. */
 bool signal_ignored(struct proc *p, int sig);
 
-/* signal_interrupts: a signal is pending for ut (its own thread), not
- * blocked, and not ignored: an interruptible sleep should end (-EINTR). */
+/* signal_interrupts: a signal is pending for ut (its own thread) or for its
+ * whole process, not blocked, and not ignored: an interruptible sleep should
+ * end (-EINTR). */
 bool signal_interrupts(struct uthread *ut);
 
 /* signal_deliver: on the way back to user mode: run the handler of (or
@@ -92,10 +93,10 @@ uint64_t signal_child_exit(struct proc *c);
  * sent to it (SI_USER from the first sender); tree lock held, c not started. */
 struct fork_delayed;
 void signal_fork_delayed(struct proc *c, const struct fork_delayed *d);
-/* signal_adopt_pending: exec's de_thread left self as p's only thread:
- * the process-directed signals (every source but tgkill) still pending on
- * the threads that left become self's, as they would be in Linux's shared
- * queue (kernel/signal_kill.c; takes p->lock). */
-void signal_adopt_pending(struct proc *p, struct uthread *self);
+/* signal_retarget: the calling thread of p leaves, or blocks signals: if
+ * process-directed signals are pending, wake p's sleeping threads and
+ * interrupt its running ones, so one that does not block them takes them
+ * (Linux's retarget_shared_pending; kernel/signal_kill.c). No lock held. */
+void signal_retarget(struct proc *p);
 
 #endif

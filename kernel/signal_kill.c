@@ -9,12 +9,16 @@
  * target exists. A bad signal number is EINVAL once a target is found, and
  * ESRCH otherwise, in Linux's order. Everyone is root: no EPERM.
  *
- * A signal sent to a process goes to one of its threads that does not
- * block it (else the first live one), and is noticed at that thread's next
- * return to user mode: a futex, wait4 or vfork sleeper re-checks at once, a
- * nanosleep within a tick, and a thread running user code is interrupted
- * (proc_kick: an IPI to its CPU once the tree lock is released; SIGKILL
- * interrupts every thread of the process).
+ * A signal sent to a process (kill, SIGCHLD) is pending in the process's
+ * shared set (p->shared_pending, Linux's shared queue), which every thread
+ * checks on its way back to user mode and which does not depend on any one
+ * thread staying alive; tgkill's is pending on its thread only. Either is
+ * noticed at once by a thread that does not block it (for a shared one,
+ * the one signal_target chose): a futex, wait4 or vfork sleeper re-checks
+ * at once, a nanosleep within a tick, and a thread running user code is
+ * interrupted (proc_kick: an IPI to its CPU once the tree lock is released;
+ * SIGKILL interrupts every thread of the process). A thread that exits, or
+ * blocks a shared pending signal, wakes the others (signal_retarget).
  *
  * Synchronization: targets are found and signalled under proc_tree_lock
  * (proc_for_each), so none is freed meanwhile and p->dead is stable.
@@ -26,30 +30,48 @@
 
 #define ESRCH_	3
 
-/* signal_send: make sig pending for thread ut with source ki and get it
- * noticed (see the header); SIGKILL ends the whole process. A signal the
- * process ignores and ut does not block is discarded now, and one already
- * pending keeps its first source (standard signals do not queue), as in
- * Linux. */
-static void signal_send(struct uthread *ut, int sig, const struct ksiginfo *ki)
+/* signal_wake_sleepers: p's threads sleeping in futex, wait4, vfork or
+ * nanosleep re-check for signals and exits. */
+static void signal_wake_sleepers(struct proc *p)
+{
+	futex_wake_all(p->mm);
+	proc_kick_waiters();
+}
+
+/* signal_send: make sig pending, with source ki, for p's thread ut alone
+ * (shared false: tgkill) or for the whole process (shared: ut is the
+ * thread signal_target chose to notice it), and get it noticed (see the
+ * header); SIGKILL ends the whole process. A signal the process ignores
+ * and ut does not block is discarded now, and one already pending keeps
+ * its first source (standard signals do not queue), as in Linux. */
+static void signal_send(struct uthread *ut, bool shared, int sig, const struct ksiginfo *ki)
 {
 	struct proc *p = ut->proc;
 	uint64_t bit = 1ull << (sig - 1);
+	uint64_t *pending = shared ? &p->shared_pending : &ut->pending;
+	struct ksiginfo *info = shared ? p->shared_siginfo : ut->siginfo;
 
 	if (sig == SIGKILL) {
 		if (ck_pr_cas_int(&p->group_exit, 0, 1))
 			ck_pr_store_int(&p->exit_status, SIGKILL);
 	} else {
 		spin_lock(&p->lock);
-		if (!(ck_pr_load_64(&ut->pending) & bit) &&
+		if (!(ck_pr_load_64(pending) & bit) &&
 		    ((ut->sigmask & bit) || !signal_ignored(p, sig))) {
-			ut->siginfo[sig - 1] = *ki;
-			ck_pr_or_64(&ut->pending, bit);
+			info[sig - 1] = *ki;
+			ck_pr_or_64(pending, bit);
 		}
 		spin_unlock(&p->lock);
 	}
-	futex_wake_all(p->mm);
-	proc_kick_waiters();	/* wait4 and vfork sleepers re-check */
+	signal_wake_sleepers(p);
+}
+
+void signal_retarget(struct proc *p)
+{
+	if (!ck_pr_load_64(&p->shared_pending) || ck_pr_load_int(&p->group_exit))
+		return;
+	signal_wake_sleepers(p);
+	proc_kick(proc_running_cpus(p, thread_self()->user));
 }
 
 /* signal_target: a live thread of p that does not block sig, else the
@@ -80,10 +102,10 @@ static struct uthread *signal_target(struct proc *p, int sig, struct thread **t)
 
 /* signal_send_kick: signal_send, and the CPUs to interrupt so that it
  * takes effect now: every thread of the process for SIGKILL, else t's. */
-static uint64_t signal_send_kick(struct uthread *ut, struct thread *t, int sig,
+static uint64_t signal_send_kick(struct uthread *ut, struct thread *t, bool shared, int sig,
 				 const struct ksiginfo *ki)
 {
-	signal_send(ut, sig, ki);
+	signal_send(ut, shared, sig, ki);
 	if (sig == SIGKILL)
 		return proc_running_cpus(ut->proc, NULL);
 	return t ? proc_thread_cpu(t) : 0;
@@ -132,7 +154,7 @@ static int kill_visit(struct proc *p, void *arg)
 	if (req->sig <= 0 || req->sig > NSIG || ck_pr_load_int(&p->dead))
 		return 1;
 	if ((ut = signal_target(p, req->sig, &t)))
-		req->kick |= signal_send_kick(ut, t, req->sig, &ki);
+		req->kick |= signal_send_kick(ut, t, true, req->sig, &ki);
 	if (req->pid <= 0)	/* a group signal: children being forked get it too */
 		for (struct fork_delayed *d = p->forking; d; d = d->next) {
 			if (!d->sigs)
@@ -142,35 +164,13 @@ static int kill_visit(struct proc *p, void *arg)
 	return 1;
 }
 
-void signal_adopt_pending(struct proc *p, struct uthread *self)
-{
-	spin_lock(&p->lock);
-	for (struct proc_thread *pt = p->threads; pt; pt = pt->next) {
-		struct uthread *ut = pt->ut;
-		uint64_t s = ck_pr_load_64(&ut->pending) & ~ck_pr_load_64(&self->pending);
-
-		if (ut == self || !ck_pr_load_int(&ut->exited))
-			continue;
-		for (; s; s &= s - 1) {
-			int i = __builtin_ctzll(s);
-
-			if (ut->siginfo[i].code == SI_TKILL)
-				continue;	/* sent to that thread: gone with it */
-			self->siginfo[i] = ut->siginfo[i];
-			ck_pr_or_64(&self->pending, 1ull << i);
-			ck_pr_and_64(&ut->pending, ~(1ull << i));
-		}
-	}
-	spin_unlock(&p->lock);
-}
-
 void signal_fork_delayed(struct proc *c, const struct fork_delayed *d)
 {
 	struct ksiginfo ki = { .code = SI_USER, .pid = d->sender };
 
 	KASSERT(spin_holding(&proc_tree_lock), "signal_fork_delayed: tree lock not held");
 	for (uint64_t s = d->sigs; s; s &= s - 1)
-		signal_send(&c->ut, __builtin_ctzll(s) + 1, &ki);
+		signal_send(&c->ut, true, __builtin_ctzll(s) + 1, &ki);
 }
 
 long sys_kill(uint64_t pid, uint64_t sig, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
@@ -212,7 +212,7 @@ static int tgkill_visit(struct proc *p, void *arg)
 	if (req->sig > 0 && req->sig <= NSIG) {
 		struct ksiginfo ki = { .code = SI_TKILL, .pid = req->self };
 
-		req->kick |= signal_send_kick(found->ut, found->t, req->sig, &ki);
+		req->kick |= signal_send_kick(found->ut, found->t, false, req->sig, &ki);
 	}
 	return 1;
 }
@@ -246,7 +246,7 @@ uint64_t signal_child_exit(struct proc *c)
 	ki.status = st & 0x7f ? st & 0x7f : (st >> 8) & 0xff;
 	if (!(ut = signal_target(parent, sig, &t)))
 		return 0;
-	return signal_send_kick(ut, t, sig, &ki);
+	return signal_send_kick(ut, t, true, sig, &ki);
 }
 
 long sys_setpgid(uint64_t pid, uint64_t pgid, uint64_t a2, uint64_t a3, uint64_t a4,
