@@ -78,7 +78,9 @@ static void futex_unqueue(struct futex_bucket *b, struct futex_waiter *w)
 }
 
 /* futex_wait: sleep while *uaddr == val until woken; 0, -EAGAIN (value
- * differs), -ETIMEDOUT, -EINTR (process exiting) or -EFAULT. */
+ * differs), -ETIMEDOUT, -EINTR (process exiting, or a signal to handle
+ * during a timed wait), -ERESTARTSYS (a signal to handle during an untimed
+ * one: restarted after an SA_RESTART handler, as Linux) or -EFAULT. */
 static long futex_wait(struct proc *p, uint64_t uaddr, uint32_t val, uint64_t deadline_ns)
 {
 	struct futex_bucket *b = futex_bucket(p->mm, uaddr);
@@ -111,7 +113,8 @@ static long futex_wait(struct proc *p, uint64_t uaddr, uint32_t val, uint64_t de
 	mutex_lock(&b->lock);
 	if (!ck_pr_load_int(&w.woken)) {
 		futex_unqueue(b, &w);
-		r = proc_exiting(p) || futex_interrupted() ? -EINTR : -ETIMEDOUT_;
+		r = proc_exiting(p) ? -EINTR : !futex_interrupted() ? -ETIMEDOUT_ :
+		    deadline_ns == UINT64_MAX ? -ERESTARTSYS : -EINTR;
 	}
 	mutex_unlock(&b->lock);
 	return r;

@@ -333,10 +333,10 @@ long proc_wait4(int pid, int *status, bool nohang)
 		if (c || !any || nohang)
 			break;
 		wait_event(&proc_wq, (c = proc_wait4_find(p, pid, &any)) != NULL || !any ||
-				     proc_exiting(p));
+				     proc_exiting(p) || signal_interrupts(thread_self()->user));
 		if (c || !any)
 			break;
-		return -EINTR;
+		return proc_exiting(p) ? -EINTR : -ERESTARTSYS;
 	}
 	if (!c)
 		return any ? 0 : -10;	/* ECHILD */

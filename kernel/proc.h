@@ -31,6 +31,9 @@ struct uthread {
 				 * under proc->lock; see also proc->shared_pending */
 	struct ksiginfo siginfo[64];	/* (proc->lock) source of each pending signal */
 	struct trap_frame *tf;	/* (O) user frame of the syscall in progress */
+	bool restart_sys;	/* (O) the syscall returning now ended with
+				 * -ERESTARTSYS (set and cleared by
+				 * syscall_dispatch around its return work) */
 	bool fpu_saved;		/* (O) fpu holds its state (else: reset state) */
 	int exited;		/* (A) 1 once the thread left for good */
 	uint64_t sas_sp;	/* (O) sigaltstack base; 0 with sas_size 0: none */
@@ -204,7 +207,8 @@ void mm_ref_get(struct mm_ref *r);
 void mm_ref_put(struct mm_ref *r);
 /* proc_wait4: wait for a child selected by pid as wait4(2) does (a pid,
  * -1 any, 0 the caller's group, < -1 group -pid) to exit and reap it; its pid (0
- * with nohang and none ready), status out; -ECHILD, -EINTR. */
+ * with nohang and none ready), status out; -ECHILD, -ERESTARTSYS (a
+ * signal to handle), -EINTR (the process is exiting). */
 long proc_wait4(int pid, int *status, bool nohang);
 /* proc_alloc: a process using ref's mm (NULL: a fresh one), consuming the
  * reference (also on failure: NULL on ENOMEM). */
@@ -214,6 +218,11 @@ struct proc *proc_alloc(const char *name, struct mm_ref *ref);
  * syscall_dispatch points RIP back at the SYSCALL instruction and restores
  * RAX, so the call restarts after the handler returns. */
 #define ERESTARTNOINTR 513
+/* ERESTARTSYS: "interrupted by a signal to handle" (Linux's; wait4, an
+ * untimed FUTEX_WAIT): rewound as ERESTARTNOINTR, so the call restarts after
+ * a handler with SA_RESTART (or when no handler runs), but a handler
+ * without SA_RESTART makes it return -EINTR instead (signal_enter). */
+#define ERESTARTSYS 512
 
 /* proc_fork_begin: record d (zeroed) as a fork in progress of p from now
  * on: group signals p receives are added to it (kernel/proc_group.c). 0,

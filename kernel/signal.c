@@ -24,6 +24,7 @@
 #include "arch/x86.h"
 
 #define SA_SIGINFO	0x4
+#define SA_RESTART	0x10000000
 #define SA_NODEFER	0x40000000
 #define SA_RESETHAND	0x80000000
 #define SA_RESTORER	0x04000000
@@ -121,12 +122,19 @@ static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig,
 }
 
 /* signal_enter: make tf enter ka's handler for sig (frame on the user
- * stack); kills with SIGSEGV if the stack cannot take the frame. */
+ * stack); kills with SIGSEGV if the stack cannot take the frame. A system
+ * call that ended with -ERESTARTSYS (rewound to run again) returns -EINTR
+ * instead unless the handler has SA_RESTART (Linux's handle_signal). */
 static void signal_enter(struct trap_frame *tf, struct uthread *ut, int sig,
 			 const struct ksiginfo *ki, const struct k_sigaction *ka)
 {
 	uint64_t sp, bit = 1ull << (sig - 1);
 
+	if (ut->restart_sys && !(ka->flags & SA_RESTART)) {
+		tf->rax = (uint64_t)-EINTR;
+		tf->rip += 2;	/* past the SYSCALL instruction again */
+	}
+	ut->restart_sys = false;	/* one frame: an inner handler must not undo */
 	irq_enable();
 	sp = signal_frame(tf, ut, sig, ki, ka);
 	irq_disable();

@@ -77,7 +77,7 @@ bool signal_ignored(struct proc *p, int sig);
 
 /* signal_interrupts: a signal is pending for ut (its own thread) or for its
  * whole process, not blocked, and not ignored: an interruptible sleep should
- * end (-EINTR). */
+ * end (-EINTR, or -ERESTARTSYS). */
 bool signal_interrupts(struct uthread *ut);
 
 /* signal_deliver: on the way back to user mode: run the handler of (or

@@ -35,8 +35,9 @@ void syscall_dispatch(struct trap_frame *tf)
 {
 	uint64_t nr = tf->rax;
 	syscall_fn fn = nr < SYS_MAX ? syscall_table[nr] : NULL;
+	struct uthread *ut = thread_self()->user;
 
-	thread_self()->user->tf = tf;
+	ut->tf = tf;
 	irq_enable();
 	if (fn) {
 		tf->rax = (uint64_t)fn(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
@@ -49,7 +50,10 @@ void syscall_dispatch(struct trap_frame *tf)
 		}
 		tf->rax = (uint64_t)-ENOSYS;
 	}
-	if (tf->rax == (uint64_t)-ERESTARTNOINTR) {	/* again after the signal */
+	/* again after the signal; rt_sigreturn's RAX is the user's own */
+	if ((tf->rax == (uint64_t)-ERESTARTNOINTR || tf->rax == (uint64_t)-ERESTARTSYS) &&
+	    fn != sys_rt_sigreturn) {
+		ut->restart_sys = tf->rax == (uint64_t)-ERESTARTSYS;
 		tf->rax = nr;
 		tf->rip -= 2;	/* SYSCALL is 0f 05 */
 	}
@@ -57,4 +61,5 @@ void syscall_dispatch(struct trap_frame *tf)
 		schedule();	/* preemption point on the way back to user mode */
 	irq_disable();
 	proc_return_work(tf);
+	ut->restart_sys = false;
 }
