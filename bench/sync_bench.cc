@@ -1,6 +1,8 @@
 // bench/sync_bench.cc - google-benchmark for the sync/ primitives.
 //
-// Read sides: RCU (liburcu memb) vs a pthread rwlock read lock; seqcount read.
+// Read sides: RCU (liburcu memb) vs a pthread rwlock read lock vs the rwsem
+// (sync/lock.h) read lock; seqcount read. rwsem write lock/unlock alone, and
+// against a second thread doing the same (contended: sleeps and handoffs).
 // Spinlock uncontended and contended; per-CPU counter add vs one shared
 // atomic add, at 1 and 2 threads. Every benchmark thread registers as a
 // simulated CPU for the duration of the run (HostCpu guard).
@@ -10,6 +12,7 @@ extern "C" {
 #include "sync/rcu.h"
 #include "sync/seq.h"
 #include "sync/spinlock.h"
+#include "sync/lock.h"
 #include "sync/pcpu_counter.h"
 #include "sync/host/hostcpu.h"
 }
@@ -51,6 +54,28 @@ void BM_rwlock_read(benchmark::State &st)
 	}
 }
 BENCHMARK(BM_rwlock_read)->Threads(1)->Threads(2);
+
+struct rwsem rws;	// rwsem_init in main
+
+void BM_rwsem_read(benchmark::State &st)
+{
+	for (auto _ : st) {
+		down_read(&rws);
+		benchmark::DoNotOptimize(*shared_ptr);
+		up_read(&rws);
+	}
+}
+BENCHMARK(BM_rwsem_read)->Threads(1)->Threads(2);
+
+void BM_rwsem_write(benchmark::State &st)
+{
+	for (auto _ : st) {
+		down_write(&rws);
+		benchmark::DoNotOptimize(++shared_value);
+		up_write(&rws);
+	}
+}
+BENCHMARK(BM_rwsem_write)->Threads(1)->Threads(2);
 
 seqcount_t seq = SEQCOUNT_INITIALIZER;
 uint64_t seq_words[2];
@@ -114,8 +139,10 @@ int main(int argc, char **argv)
 		return 1;
 	if (pcpu_counter_init(&ctr, 64) != 0)
 		return 1;
+	rwsem_init(&rws, "bench");
 	benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();
 	pcpu_counter_destroy(&ctr);
+	rwsem_destroy(&rws);
 	return 0;
 }

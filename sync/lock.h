@@ -9,8 +9,15 @@
  * asserted: mutex_held() and rwsem_write_held() are exact for the caller;
  * there is no reliable "held for read by me" (readers are not tracked).
  *
- * Host backend: pthread mutex / rwlock (sync/host/lock_backend.h).
- * Kernel backend: wait-queue based (sync/kernel/lock_backend.h).
+ * Contract for callers, whatever the backend: the trylocks never sleep and
+ * may fail while the lock is free but others wait for it; a thread must not
+ * take an rwsem it already holds, for writing or for reading (a second
+ * down_read deadlocks once a writer queues in between, as in Linux).
+ *
+ * Host backend: a pthread mutex; an rwsem with FIFO handoff, so that a
+ * waiter is never overtaken by a thread that releases and re-acquires
+ * (sync/host/lock_backend.h). Kernel backend: wait-queue based; its rwsem
+ * prefers readers and has no handoff yet (sync/kernel/lock_backend.h).
  */
 #ifndef KESTREL_SYNC_LOCK_H
 #define KESTREL_SYNC_LOCK_H
