@@ -376,7 +376,7 @@ void proc_exit(int status)
 	if (ck_pr_cas_int(&p->group_exit, 0, 1))
 		ck_pr_store_int(&p->exit_status, status);
 	futex_wake_all(p->mm);	/* waiters see group_exit and leave */
-	waitq_wake_all(&proc_wq);	/* so do our wait4 and vfork sleepers */
+	proc_kick_waiters();	/* so do our wait4, vfork and nanosleep sleepers */
 	proc_kick(proc_running_cpus(p, thread_self()->user));	/* and runners */
 	proc_thread_exit();
 }
@@ -384,6 +384,7 @@ void proc_exit(int status)
 void proc_kick_waiters(void)
 {
 	waitq_wake_all(&proc_wq);
+	sched_tick_wake_all();	/* nanosleep */
 }
 
 uint64_t proc_running_cpus(struct proc *p, struct uthread *except)
@@ -435,7 +436,7 @@ int proc_zap_others(struct proc *p, struct uthread *self)
 	if (!ck_pr_cas_ptr(&p->zap_except, NULL, self))
 		return -EINTR;	/* another thread is exec'ing: we leave */
 	futex_wake_all(p->mm);
-	waitq_wake_all(&proc_wq);
+	proc_kick_waiters();
 	proc_kick(proc_running_cpus(p, self));	/* threads running user code */
 	wait_event(&proc_wq, ck_pr_load_int(&p->nthreads) == 1 ||
 			     ck_pr_load_int(&p->group_exit));

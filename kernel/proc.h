@@ -167,7 +167,8 @@ uint64_t proc_thread_cpu(struct thread *t);
 void proc_kick(uint64_t mask);
 /* proc_check_exit: on the way back to user mode: leave if proc_exiting. */
 void proc_check_exit(void);
-/* proc_kick_waiters: wake every wait4 sleeper to re-check (a kill). */
+/* proc_kick_waiters: wake every wait4, vfork and nanosleep sleeper to
+ * re-check for signals and exits (a kill, an exit_group, an exec's zap). */
 void proc_kick_waiters(void);
 /* proc_return_work: proc_check_exit, then pending signal delivery into tf
  * (interrupts off, returning to user mode). */

@@ -280,25 +280,31 @@ void sched_tick(void)
 		ck_pr_store_int(&c->hot.need_resched, 1);
 }
 
-/* sched_sleep_ticks: block for at least n timer ticks. The tick wakes all
- * sleepers once the earliest deadline passes; each re-registers its own
- * deadline after queueing itself, so none is missed. */
+/* sched_tick_prepare: see kernel/sched.h. The tick wakes all sleepers once
+ * the earliest deadline passes; each re-registers its own deadline after
+ * queueing itself, so none is missed. */
+void sched_tick_prepare(struct waiter *w, uint64_t until)
+{
+	uint64_t d = ck_pr_load_64(&tick_deadline);
+
+	waitq_prepare(&tick_wq, w);
+	while (until < d && !ck_pr_cas_64_value(&tick_deadline, d, until, &d))
+		;
+}
+
+void sched_tick_finish(struct waiter *w)
+{
+	waitq_finish(&tick_wq, w);
+}
+
+void sched_tick_wake_all(void)
+{
+	waitq_wake_all(&tick_wq);
+}
+
 void sched_sleep_ticks(uint64_t n)
 {
-	uint64_t until = jiffies + n;
-	struct waiter w = { 0 };
-
-	for (;;) {
-		uint64_t d = ck_pr_load_64(&tick_deadline);
-
-		waitq_prepare(&tick_wq, &w);
-		while (until < d && !ck_pr_cas_64_value(&tick_deadline, d, until, &d))
-			;
-		if (jiffies >= until)
-			break;
-		schedule();
-	}
-	waitq_finish(&tick_wq, &w);
+	(void)wait_event_ticks(false, n);
 }
 
 /* sched_enqueue_new: first enqueue of a created thread on cpu. */

@@ -71,7 +71,15 @@ void schedule(void);
 void sched_yield(void);
 void sched_preempt_irq(void);
 void sched_tick(void);
+/* sched_sleep_ticks: block for at least n timer ticks. */
 void sched_sleep_ticks(uint64_t n);
+/* sched_tick_prepare/finish: the halves of wait_event_ticks around its
+ * check: queue w as a tick sleeper with deadline until (jiffies), leave. */
+void sched_tick_prepare(struct waiter *w, uint64_t until);
+void sched_tick_finish(struct waiter *w);
+/* sched_tick_wake_all: every tick sleeper re-checks its condition now
+ * (a signal or an exit may have made a wait_event_ticks one true). */
+void sched_tick_wake_all(void);
 extern volatile uint64_t jiffies;
 
 void waitq_init(struct waitq *wq, const char *name);
@@ -92,5 +100,22 @@ void waitq_wake_one(struct waitq *wq);
 		}							\
 		waitq_finish((wq), &__w);				\
 	} while (0)
+
+/* wait_event_ticks: sleep until cond is true or n ticks passed, re-checking
+ * cond after every wakeup (the tick at the deadline, sched_tick_wake_all);
+ * whether cond held. Preemption enabled, no spinlock held. */
+#define wait_event_ticks(cond, n) ({					\
+		struct waiter __w = { 0 };				\
+		uint64_t __until = jiffies + (n);			\
+		bool __done;						\
+		for (;;) {						\
+			sched_tick_prepare(&__w, __until);		\
+			if ((__done = (cond)) || jiffies >= __until)	\
+				break;					\
+			schedule();					\
+		}							\
+		sched_tick_finish(&__w);				\
+		__done;							\
+	})
 
 #endif

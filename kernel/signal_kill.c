@@ -14,9 +14,8 @@
  * checks on its way back to user mode and which does not depend on any one
  * thread staying alive; tgkill's is pending on its thread only. Either is
  * noticed at once by a thread that does not block it (for a shared one,
- * the one signal_target chose): a futex, wait4 or vfork sleeper re-checks
- * at once, a nanosleep within a tick, and a thread running user code is
- * interrupted (proc_kick: an IPI to its CPU once the tree lock is released;
+ * the one signal_target chose): a futex, wait4, vfork or nanosleep sleeper
+ * re-checks at once, and a thread running user code is interrupted (proc_kick: an IPI to its CPU once the tree lock is released;
  * SIGKILL interrupts every thread of the process). A thread that exits, or
  * blocks a shared pending signal, wakes the others (signal_retarget).
  *

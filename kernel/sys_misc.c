@@ -1,6 +1,7 @@
 /*
  * kernel/sys_misc.c - process identity, time and sleeping (nanosleep ends
- * early for a signal to handle), randomness, TLS, resource limits.
+ * early, at once, for a signal to handle or an exit), randomness, TLS,
+ * resource limits.
  */
 #include "kernel/syscall.h"
 #include "kernel/proc_internal.h"
@@ -181,9 +182,15 @@ static long nanosleep_left(uint64_t urem, uint64_t ns)
 	return -EINTR;
 }
 
-/* sys_nanosleep: sleep in one-tick steps, so that a signal to handle, an
- * exit or an exec's zap ends it within a tick: -EINTR and the time left in
- * *urem, as Linux (an ignored or blocked signal does not interrupt). */
+/* nanosleep_ticks: ticks that cover ns (at least one). */
+static uint64_t nanosleep_ticks(uint64_t ns)
+{
+	return ns / (1000000000 / SCHED_HZ) + 1;
+}
+
+/* sys_nanosleep: sleep as a tick sleeper that a signal to handle, an exit or
+ * an exec's zap wakes at once (proc_kick_waiters): -EINTR and the time left
+ * in *urem, as Linux (an ignored or blocked signal does not interrupt). */
 long sys_nanosleep(uint64_t ureq, uint64_t urem, uint64_t a2, uint64_t a3, uint64_t a4,
 		   uint64_t a5)
 {
@@ -200,7 +207,8 @@ long sys_nanosleep(uint64_t ureq, uint64_t urem, uint64_t a2, uint64_t a3, uint6
 	while ((now = time_ns()) < end) {
 		if (proc_exiting(ut->proc) || signal_interrupts(ut))
 			return nanosleep_left(urem, end - now);
-		sched_sleep_ticks(1);
+		wait_event_ticks(proc_exiting(ut->proc) || signal_interrupts(ut),
+				 nanosleep_ticks(end - now));
 	}
 	return 0;
 }
