@@ -1,5 +1,5 @@
 /*
- * kernel/signal_kill.c - kill(2) and tgkill(2): signals sent by processes.
+ * kernel/signal_kill.c - kill(2), tgkill(2), tkill(2): signals sent by processes.
  *
  * kill(pid > 0) reaches the process with that pid, or the process of the
  * thread with that tid (Linux looks both up the same way); kill(0) every
@@ -193,13 +193,14 @@ struct tgkill_req {
 	uint64_t kick;	/* CPUs to interrupt afterwards (proc_kick) */
 };
 
-/* tgkill_visit: signal thread tid of process tgid (tree lock held). */
+/* tgkill_visit: signal thread tid of process tgid, of any process if
+ * tgid is 0 (tkill) (tree lock held). */
 static int tgkill_visit(struct proc *p, void *arg)
 {
 	struct tgkill_req *req = arg;
 	struct proc_thread *found = NULL;
 
-	if (p->pid != req->tgid || ck_pr_load_int(&p->dead))
+	if ((req->tgid && p->pid != req->tgid) || ck_pr_load_int(&p->dead))
 		return 0;
 	spin_lock(&p->lock);
 	for (struct proc_thread *pt = p->threads; pt && !found; pt = pt->next)
@@ -216,18 +217,32 @@ static int tgkill_visit(struct proc *p, void *arg)
 	return 1;
 }
 
-long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t a3, uint64_t a4, uint64_t a5)
+/* thread_kill: signal thread tid (of process tgid, any if 0): 0, -ESRCH
+ * if no such live thread, else -EINVAL for a bad signal number. */
+static long thread_kill(int tgid, int tid, int sig)
 {
-	struct tgkill_req req = { (int)tgid, (int)tid, (int)sig, proc_self()->pid, 0 };
-	int found;
+	struct tgkill_req req = { tgid, tid, sig, proc_self()->pid, 0 };
+	int found = proc_for_each(tgkill_visit, &req);
 
-	if ((int)tgid <= 0 || (int)tid <= 0)
-		return -EINVAL;
-	found = proc_for_each(tgkill_visit, &req);
 	proc_kick(req.kick);
 	if (!found)
 		return -ESRCH_;
 	return (unsigned)req.sig > NSIG ? -EINVAL : 0;
+}
+
+long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	if ((int)tgid <= 0 || (int)tid <= 0)
+		return -EINVAL;
+	return thread_kill((int)tgid, (int)tid, (int)sig);
+}
+
+/* sys_tkill: tgkill without the process check (musl's pthread_kill). */
+long sys_tkill(uint64_t tid, uint64_t sig, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	if ((int)tid <= 0)
+		return -EINVAL;
+	return thread_kill(0, (int)tid, (int)sig);
 }
 
 uint64_t signal_child_exit(struct proc *c)

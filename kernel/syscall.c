@@ -23,7 +23,7 @@ static const syscall_fn syscall_table[SYS_MAX] = {
 	SYSCALL(26, sys_msync), SYSCALL(28, sys_madvise), SYSCALL(35, sys_nanosleep),
 	SYSCALL(39, sys_getpid), SYSCALL(56, sys_clone), SYSCALL(57, sys_fork), SYSCALL(58, sys_vfork), SYSCALL(59, sys_execve), SYSCALL(61, sys_wait4), SYSCALL(62, sys_kill), SYSCALL(60, sys_exit_thread), SYSCALL(63, sys_uname),
 	SYSCALL(109, sys_setpgid), SYSCALL(110, sys_getppid), SYSCALL(111, sys_getpgrp),
-	SYSCALL(121, sys_getpgid), SYSCALL(131, sys_sigaltstack), SYSCALL(158, sys_arch_prctl), SYSCALL(186, sys_gettid), SYSCALL(202, sys_futex),
+	SYSCALL(121, sys_getpgid), SYSCALL(131, sys_sigaltstack), SYSCALL(158, sys_arch_prctl), SYSCALL(186, sys_gettid), SYSCALL(200, sys_tkill), SYSCALL(202, sys_futex),
 	SYSCALL(218, sys_set_tid_address), SYSCALL(228, sys_clock_gettime),
 	SYSCALL(231, sys_exit), SYSCALL(234, sys_tgkill), SYSCALL(257, sys_openat), SYSCALL(302, sys_prlimit64), SYSCALL(309, sys_getcpu), SYSCALL(318, sys_getrandom),
 };

@@ -57,6 +57,7 @@ long sys_futex(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_prlimit64(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_kill(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_tgkill(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+long sys_tkill(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_execve(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_getcpu(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 long sys_getrandom(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);

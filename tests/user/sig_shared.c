@@ -10,6 +10,9 @@
  *   reaches_unblocking_thread: main and a second thread block SIGUSR2;
  *     kill(getpid()); the second thread keeps it blocked, main unblocks it
  *     and must take it (no thread exits).
+ *   pthread_kill_reaches_thread: pthread_kill (musl: tkill) to a thread
+ *     runs the handler on that thread, not on main, which does not block
+ *     the signal either (Kestrel had no tkill: ENOSYS).
  *
  * Kestrel parked a kill() on one thread (one that does not block it, else
  * the newest) before it had a shared set, and failed both. Args: secs=.
@@ -120,9 +123,29 @@ static int test_reaches_unblocking_thread(void)
 	return UT_PASS;	/* ut_run counts the failed checks */
 }
 
+static int test_pthread_kill_reaches_thread(void)
+{
+	pthread_t w;
+	int err;
+
+	set_handler(SIGUSR1);
+	mask(SIG_UNBLOCK, SIGUSR1);
+	go = 0;
+	UT_REQUIRE(pthread_create(&w, NULL, exit_on_go, NULL) == 0, "w");
+	err = pthread_kill(w, SIGUSR1);
+	UT_CHECK(err == 0, "pthread_kill: %d", err);
+	UT_CHECK(!err && wait_handled(2000), "the handler did not run");
+	UT_CHECK(!handled || pthread_equal(handled_by, w), "handled by another thread");
+	UT_CHECK(pthread_kill(w, 65) == EINVAL, "signal 65 not EINVAL");
+	go = 1;
+	pthread_join(w, NULL);
+	return UT_PASS;	/* ut_run counts the failed checks */
+}
+
 static const struct ut_case cases[] = {
 	{ "survives_thread_exit", test_survives_thread_exit },
 	{ "reaches_unblocking_thread", test_reaches_unblocking_thread },
+	{ "pthread_kill_reaches_thread", test_pthread_kill_reaches_thread },
 };
 
 int main(int argc, char **argv)
