@@ -113,8 +113,13 @@ static long futex_wait(struct proc *p, uint64_t uaddr, uint32_t val, uint64_t de
 	mutex_lock(&b->lock);
 	if (!ck_pr_load_int(&w.woken)) {
 		futex_unqueue(b, &w);
-		r = proc_exiting(p) ? -EINTR : !futex_interrupted() ? -ETIMEDOUT_ :
-		    deadline_ns == UINT64_MAX ? -ERESTARTSYS : -EINTR;
+		/* Decide from what cannot be undone: the signal that ended
+		 * the wait may already have been taken by a sibling (shared
+		 * pending set), so asking again could turn it into a timeout.
+		 * An untimed wait restarts; a restart with no handler run is
+		 * transparent, as Linux. */
+		r = proc_exiting(p) ? -EINTR : deadline_ns == UINT64_MAX ? -ERESTARTSYS :
+		    time_ns() >= deadline_ns ? -ETIMEDOUT_ : -EINTR;
 	}
 	mutex_unlock(&b->lock);
 	return r;

@@ -13,6 +13,12 @@
  * delay is only reported (see test_nanosleep_exit_wakes); the zapped
  * nanosleep must end within 2 s.
  *
+ * futex_storm: threads in untimed FUTEX_WAITs while the process is sent
+ * SIGUSR1 (SA_RESTART handler) every 2 ms: no wait may end with ETIMEDOUT
+ * or EINTR (review finding: a waiter woken for a signal that a sibling
+ * then took re-checked, found none and returned ETIMEDOUT: musl's mutexes
+ * and condition variables pass that up).
+ *
  * Each blocking case first waits (delay_ms=, default 20) so the target is
  * asleep when the signal comes; a round in which the handler still ran
  * before the call began is inconclusive and repeated (at most 5 times).
@@ -435,11 +441,66 @@ static int test_nanosleep_exit_wakes(void)
 	return r;
 }
 
+#define STORM_WAITERS 4
+static volatile int storm_word, storm_stop, storm_timeouts, storm_eintr;
+
+static void *storm_waiter(void *arg)
+{
+	(void)arg;
+	while (!storm_stop) {
+		long r = syscall(SYS_futex, &storm_word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+
+		if (r == -1 && errno == ETIMEDOUT)
+			__atomic_add_fetch(&storm_timeouts, 1, __ATOMIC_RELAXED);
+		if (r == -1 && errno == EINTR)
+			__atomic_add_fetch(&storm_eintr, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void *storm_spinner(void *arg)
+{
+	(void)arg;
+	while (!storm_stop)
+		;
+	return NULL;
+}
+
+static int test_futex_storm(void)
+{
+	pthread_t t[STORM_WAITERS + 1];
+	sigset_t usr1;
+
+	set_handler(SA_RESTART);
+	storm_word = storm_stop = storm_timeouts = storm_eintr = 0;
+	for (int i = 0; i < STORM_WAITERS; i++)
+		UT_REQUIRE(pthread_create(&t[i], NULL, storm_waiter, NULL) == 0, "waiter");
+	UT_REQUIRE(pthread_create(&t[STORM_WAITERS], NULL, storm_spinner, NULL) == 0, "spinner");
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);	/* a sibling takes every one */
+	for (int i = 0; i < 500; i++) {
+		kill(getpid(), SIGUSR1);
+		sleep_ms(2);
+	}
+	storm_stop = 1;
+	storm_word = 1;
+	for (int i = 0; i <= STORM_WAITERS; i++) {
+		syscall(SYS_futex, &storm_word, FUTEX_WAKE_PRIVATE, STORM_WAITERS, NULL, NULL, 0);
+		pthread_join(t[i], NULL);
+	}
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	UT_CHECK(storm_timeouts == 0, "%d untimed waits ended with ETIMEDOUT", storm_timeouts);
+	UT_CHECK(storm_eintr == 0, "%d waits ended with EINTR under SA_RESTART", storm_eintr);
+	return UT_PASS;	/* ut_run counts the failed checks */
+}
+
 static const struct ut_case cases[] = {
 	{ "wait4_eintr", test_wait4_eintr },
 	{ "wait4_restart", test_wait4_restart },
 	{ "futex_eintr", test_futex_eintr },
 	{ "futex_restart", test_futex_restart },
+	{ "futex_storm", test_futex_storm },
 	{ "nanosleep_signal_wakes", test_nanosleep_signal_wakes },
 	{ "nanosleep_exit_wakes", test_nanosleep_exit_wakes },
 };
