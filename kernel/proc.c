@@ -350,7 +350,6 @@ void proc_thread_exit(void)
 	struct uthread *ut = thread_self()->user;
 	struct proc *p = ut->proc;
 
-	signal_retarget(p);	/* kill()s it might have been chosen to take */
 	if (ut->clear_tid) {	/* CLONE_CHILD_CLEARTID: pthread_join waits on it */
 		uint32_t zero = 0;
 
@@ -359,6 +358,9 @@ void proc_thread_exit(void)
 	}
 	user_adopt(NULL);	/* off the mm before it can be destroyed */
 	ck_pr_store_int(&ut->exited, 1);
+	/* After exited is set, so that a kill() racing with us no longer
+	 * chooses this thread: what is already pending reaches the others. */
+	signal_retarget(p);
 	if (ut == &p->ut)
 		proc_vfork_release(p);	/* the vfork'd thread itself ended */
 	if (ck_pr_faa_int(&p->nthreads, -1) == 1)

@@ -285,9 +285,14 @@ void sched_tick(void)
  * queueing itself, so none is missed. */
 void sched_tick_prepare(struct waiter *w, uint64_t until)
 {
-	uint64_t d = ck_pr_load_64(&tick_deadline);
+	uint64_t d;
 
 	waitq_prepare(&tick_wq, w);
+	/* Read after queueing (the waitq lock orders it after any tick
+	 * that reset the deadline before waking the queue): a deadline read
+	 * earlier could be one that tick consumed, and ours would never be
+	 * registered. */
+	d = ck_pr_load_64(&tick_deadline);
 	while (until < d && !ck_pr_cas_64_value(&tick_deadline, d, until, &d))
 		;
 }
