@@ -78,9 +78,11 @@ static void futex_unqueue(struct futex_bucket *b, struct futex_waiter *w)
 }
 
 /* futex_wait: sleep while *uaddr == val until woken; 0, -EAGAIN (value
- * differs), -ETIMEDOUT, -EINTR (process exiting, or a signal to handle
- * during a timed wait), -ERESTARTSYS (a signal to handle during an untimed
- * one: restarted after an SA_RESTART handler, as Linux) or -EFAULT. */
+ * differs), -ETIMEDOUT, -EINTR (process exiting), -ERESTARTSYS (a signal
+ * during an untimed wait: restarted unless a handler without SA_RESTART
+ * runs), -ERESTART_RESTARTBLOCK (during a timed one: resumed with the same
+ * deadline unless a handler runs; the caller saves it) or -EFAULT, as
+ * Linux. */
 static long futex_wait(struct proc *p, uint64_t uaddr, uint32_t val, uint64_t deadline_ns)
 {
 	struct futex_bucket *b = futex_bucket(p->mm, uaddr);
@@ -119,7 +121,7 @@ static long futex_wait(struct proc *p, uint64_t uaddr, uint32_t val, uint64_t de
 		 * An untimed wait restarts; a restart with no handler run is
 		 * transparent, as Linux. */
 		r = proc_exiting(p) ? -EINTR : deadline_ns == UINT64_MAX ? -ERESTARTSYS :
-		    time_ns() >= deadline_ns ? -ETIMEDOUT_ : -EINTR;
+		    time_ns() >= deadline_ns ? -ETIMEDOUT_ : -ERESTART_RESTARTBLOCK;
 	}
 	mutex_unlock(&b->lock);
 	return r;
@@ -161,6 +163,7 @@ long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t utimeout, uin
 	struct proc *p = proc_self();
 	uint64_t deadline = UINT64_MAX;
 	int64_t ts[2];
+	long r;
 
 	switch (op & ~(uint64_t)(FUTEX_PRIVATE | FUTEX_CLOCK_RT)) {
 	case FUTEX_WAIT:
@@ -169,9 +172,13 @@ long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t utimeout, uin
 				return -EFAULT;
 			if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
 				return -EINVAL;
-			deadline = time_ns() + (uint64_t)ts[0] * 1000000000 + (uint64_t)ts[1];
+			deadline = restart_take_end(thread_self()->user, time_ns() +
+						    (uint64_t)ts[0] * 1000000000 + (uint64_t)ts[1]);
 		}
-		return futex_wait(p, uaddr, (uint32_t)val, deadline);
+		r = futex_wait(p, uaddr, (uint32_t)val, deadline);
+		if (r == -ERESTART_RESTARTBLOCK)
+			thread_self()->user->restart_end = deadline;
+		return r;
 	case FUTEX_WAKE:
 		return futex_wake(p->mm, uaddr, (int)(val > INT32_MAX ? INT32_MAX : val));
 	default:

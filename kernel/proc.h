@@ -34,6 +34,9 @@ struct uthread {
 	bool restart_sys;	/* (O) the syscall returning now ended with
 				 * -ERESTARTSYS (set and cleared by
 				 * syscall_dispatch around its return work) */
+	bool restart_block;	/* (O) ... with -ERESTART_RESTARTBLOCK (same) */
+	uint64_t restart_end;	/* (O) the deadline a call rewound by
+				 * -ERESTART_RESTARTBLOCK resumes with, 0 if none */
 	bool fpu_saved;		/* (O) fpu holds its state (else: reset state) */
 	int exited;		/* (A) 1 once the thread left for good */
 	uint64_t sas_sp;	/* (O) sigaltstack base; 0 with sas_size 0: none */
@@ -224,6 +227,23 @@ struct proc *proc_alloc(const char *name, struct mm_ref *ref);
  * a handler with SA_RESTART (or when no handler runs), but a handler
  * without SA_RESTART makes it return -EINTR instead (signal_enter). */
 #define ERESTARTSYS 512
+/* ERESTART_RESTARTBLOCK: "interrupted; resume with the deadline I saved"
+ * (Linux's; nanosleep, a timed FUTEX_WAIT, after setting ut->restart_end):
+ * rewound like ERESTARTNOINTR and re-run with that absolute deadline when
+ * no handler runs on the thread (e.g. a sibling took the process-directed
+ * signal that woke it); any handler makes it return -EINTR, SA_RESTART or
+ * not (signal_enter). */
+#define ERESTART_RESTARTBLOCK 516
+
+/* restart_take_end: the deadline saved by a call rewound with
+ * -ERESTART_RESTARTBLOCK (now forgotten), else fresh. */
+static inline uint64_t restart_take_end(struct uthread *ut, uint64_t fresh)
+{
+	uint64_t end = ut->restart_end;
+
+	ut->restart_end = 0;
+	return end ? end : fresh;
+}
 
 /* proc_fork_begin: record d (zeroed) as a fork in progress of p from now
  * on: group signals p receives are added to it (kernel/proc_group.c). 0,

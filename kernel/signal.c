@@ -124,17 +124,20 @@ static uint64_t signal_frame(struct trap_frame *tf, struct uthread *ut, int sig,
 /* signal_enter: make tf enter ka's handler for sig (frame on the user
  * stack); kills with SIGSEGV if the stack cannot take the frame. A system
  * call that ended with -ERESTARTSYS (rewound to run again) returns -EINTR
- * instead unless the handler has SA_RESTART (Linux's handle_signal). */
+ * instead unless the handler has SA_RESTART, one that ended with
+ * -ERESTART_RESTARTBLOCK always does (Linux's handle_signal). */
 static void signal_enter(struct trap_frame *tf, struct uthread *ut, int sig,
 			 const struct ksiginfo *ki, const struct k_sigaction *ka)
 {
 	uint64_t sp, bit = 1ull << (sig - 1);
 
-	if (ut->restart_sys && !(ka->flags & SA_RESTART)) {
+	if ((ut->restart_sys && !(ka->flags & SA_RESTART)) || ut->restart_block) {
 		tf->rax = (uint64_t)-EINTR;
 		tf->rip += 2;	/* past the SYSCALL instruction again */
+		ut->restart_end = 0;	/* not resumed */
 	}
-	ut->restart_sys = false;	/* one frame: an inner handler must not undo */
+	/* one frame: an inner handler must not undo */
+	ut->restart_sys = ut->restart_block = false;
 	irq_enable();
 	sp = signal_frame(tf, ut, sig, ki, ka);
 	irq_disable();

@@ -172,14 +172,19 @@ long sys_clock_gettime(uint64_t clk, uint64_t uts, uint64_t a2, uint64_t a3, uin
 	return copy_to_user(uts, ts, sizeof(ts));
 }
 
-/* nanosleep_left: -EINTR, with the time left written to urem (if any). */
-static long nanosleep_left(uint64_t urem, uint64_t ns)
+/* nanosleep_left: the time left, ns, written to urem (if any); then
+ * -EINTR if the process is exiting, else -ERESTART_RESTARTBLOCK with end
+ * saved: the call resumes if no handler runs, else returns -EINTR. */
+static long nanosleep_left(struct uthread *ut, uint64_t urem, uint64_t ns, uint64_t end)
 {
 	int64_t ts[2] = { (int64_t)(ns / 1000000000), (int64_t)(ns % 1000000000) };
 
 	if (urem && copy_to_user(urem, ts, sizeof(ts)))
 		return -EFAULT;
-	return -EINTR;
+	if (proc_exiting(ut->proc))
+		return -EINTR;
+	ut->restart_end = end;
+	return -ERESTART_RESTARTBLOCK;
 }
 
 /* nanosleep_ticks: ticks that cover ns (at least one). */
@@ -190,7 +195,8 @@ static uint64_t nanosleep_ticks(uint64_t ns)
 
 /* sys_nanosleep: sleep as a tick sleeper that a signal to handle, an exit or
  * an exec's zap wakes at once (proc_kick_waiters): -EINTR and the time left
- * in *urem, as Linux (an ignored or blocked signal does not interrupt). */
+ * in *urem if a handler runs, as Linux (an ignored or blocked signal does not
+ * interrupt; one a sibling takes resumes the sleep, ERESTART_RESTARTBLOCK). */
 long sys_nanosleep(uint64_t ureq, uint64_t urem, uint64_t a2, uint64_t a3, uint64_t a4,
 		   uint64_t a5)
 {
@@ -203,10 +209,10 @@ long sys_nanosleep(uint64_t ureq, uint64_t urem, uint64_t a2, uint64_t a3, uint6
 	if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
 		return -EINVAL;
 	ns = ts[0] >= (1ll << 32) ? (1ull << 62) : (uint64_t)ts[0] * 1000000000 + (uint64_t)ts[1];
-	end = time_ns() + ns;
+	end = restart_take_end(ut, time_ns() + ns);
 	while ((now = time_ns()) < end) {
 		if (proc_exiting(ut->proc) || signal_interrupts(ut))
-			return nanosleep_left(urem, end - now);
+			return nanosleep_left(ut, urem, end - now, end);
 		wait_event_ticks(proc_exiting(ut->proc) || signal_interrupts(ut),
 				 nanosleep_ticks(end - now));
 	}

@@ -50,10 +50,13 @@ void syscall_dispatch(struct trap_frame *tf)
 		}
 		tf->rax = (uint64_t)-ENOSYS;
 	}
+	if (tf->rax != (uint64_t)-ERESTART_RESTARTBLOCK)
+		ut->restart_end = 0;	/* lives only across its own rewind */
 	/* again after the signal; rt_sigreturn's RAX is the user's own */
-	if ((tf->rax == (uint64_t)-ERESTARTNOINTR || tf->rax == (uint64_t)-ERESTARTSYS) &&
-	    fn != sys_rt_sigreturn) {
+	if ((tf->rax == (uint64_t)-ERESTARTNOINTR || tf->rax == (uint64_t)-ERESTARTSYS ||
+	     tf->rax == (uint64_t)-ERESTART_RESTARTBLOCK) && fn != sys_rt_sigreturn) {
 		ut->restart_sys = tf->rax == (uint64_t)-ERESTARTSYS;
+		ut->restart_block = tf->rax == (uint64_t)-ERESTART_RESTARTBLOCK;
 		tf->rax = nr;
 		tf->rip -= 2;	/* SYSCALL is 0f 05 */
 	}
@@ -61,5 +64,5 @@ void syscall_dispatch(struct trap_frame *tf)
 		schedule();	/* preemption point on the way back to user mode */
 	irq_disable();
 	proc_return_work(tf);
-	ut->restart_sys = false;
+	ut->restart_sys = ut->restart_block = false;
 }

@@ -19,6 +19,11 @@
  * then took re-checked, found none and returned ETIMEDOUT: musl's mutexes
  * and condition variables pass that up).
  *
+ * sleep_storm: the same storm against threads in nanosleep(5 ms) and timed
+ * FUTEX_WAITs (5 ms): one may end with EINTR only if the handler ran on
+ * that thread (review finding: a sleeper woken for a signal that a sibling
+ * took returned EINTR; Linux resumes it, ERESTART_RESTARTBLOCK).
+ *
  * Each blocking case first waits (delay_ms=, default 20) so the target is
  * asleep when the signal comes; a round in which the handler still ran
  * before the call began is inconclusive and repeated (at most 5 times).
@@ -495,12 +500,69 @@ static int test_futex_storm(void)
 	return UT_PASS;	/* ut_run counts the failed checks */
 }
 
+static __thread volatile int ran_here;	/* the handler ran on this thread */
+static volatile int spurious[2];	/* [0] nanosleep, [1] timed futex */
+
+static void on_usr1_here(int sig)
+{
+	(void)sig;
+	ran_here = 1;
+}
+
+static void *sleep_stormer(void *arg)
+{
+	int futex = (int)(long)arg;
+	struct timespec ts = { 0, 5000000 };
+	int word = 0;
+
+	while (!storm_stop) {
+		long r;
+
+		ran_here = 0;
+		r = futex ? syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0)
+			  : nanosleep(&ts, NULL);
+		if (r == -1 && errno == EINTR && !ran_here)
+			__atomic_add_fetch(&spurious[futex], 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static int test_sleep_storm(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1_here, .sa_flags = SA_RESTART };
+	pthread_t t[5];
+	sigset_t usr1;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	storm_stop = spurious[0] = spurious[1] = 0;
+	for (int i = 0; i < 4; i++)
+		UT_REQUIRE(pthread_create(&t[i], NULL, sleep_stormer, (void *)(long)(i & 1)) == 0, "sleeper");
+	UT_REQUIRE(pthread_create(&t[4], NULL, storm_spinner, NULL) == 0, "spinner");
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	for (int i = 0; i < 500; i++) {
+		kill(getpid(), SIGUSR1);
+		sleep_ms(2);
+	}
+	storm_stop = 1;
+	for (int i = 0; i < 5; i++)
+		pthread_join(t[i], NULL);
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	UT_CHECK(spurious[0] == 0, "%d nanosleeps ended with EINTR, no handler run there", spurious[0]);
+	UT_CHECK(spurious[1] == 0, "%d timed futex waits ended with EINTR, no handler run there",
+		 spurious[1]);
+	return UT_PASS;	/* ut_run counts the failed checks */
+}
+
 static const struct ut_case cases[] = {
 	{ "wait4_eintr", test_wait4_eintr },
 	{ "wait4_restart", test_wait4_restart },
 	{ "futex_eintr", test_futex_eintr },
 	{ "futex_restart", test_futex_restart },
 	{ "futex_storm", test_futex_storm },
+	{ "sleep_storm", test_sleep_storm },
 	{ "nanosleep_signal_wakes", test_nanosleep_signal_wakes },
 	{ "nanosleep_exit_wakes", test_nanosleep_exit_wakes },
 };
