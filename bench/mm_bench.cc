@@ -26,9 +26,13 @@
 //                              of its own. It competes for the cores, caches,
 //                              allocator and RCU as much, but shares nothing
 //                              with the faulters' mm, so _churn against it is
-//                              the cost of sharing the mm. (On the 2-vCPU
-//                              build machine any busy second thread, even a
-//                              register spin loop, slows page zeroing ~3x.)
+//                              the cost of sharing the mm
+//   BM_Fault/<mode>_spin       the second control: the other thread spins
+//                              on registers (three multiply chains), touching
+//                              no memory at all. On the 2-vCPU build machine
+//                              any busy second vCPU slows the faulter (the
+//                              vCPUs behave like SMT siblings: they share a
+//                              core's buffers); this is that share alone.
 // Every 8192 faults a thread drops its region with MADV_DONTNEED (amortised
 // in the figure: it is the cost of giving the memory back; the counter
 // dontneed_ns says how much of each fault's time it is).
@@ -55,6 +59,7 @@ constexpr uint64_t kChurnBase = 0x7000000000ull;
 
 struct mm *g_mm;
 struct mm *g_churn_mm;	// g_mm, or the control's private mm
+enum Neighbour { kAlone, kChurn, kChurnOtherMm, kSpin };	// the other thread
 std::atomic<int> g_done;
 std::atomic<bool> g_stop;
 std::atomic<uint64_t> g_churn_ops;
@@ -148,6 +153,22 @@ double thread_cpu_ns()
 	return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
 }
 
+// spin_main: the kSpin neighbour; "ops" are blocks of 1,000 steps.
+void spin_main()
+{
+	uint64_t x = 1, y = 2, z = 3;
+
+	while (!g_stop.load(std::memory_order_relaxed)) {
+		for (int k = 0; k < 1000; k++) {
+			x = x * 3 + 1;
+			y = y * 5 + 1;
+			z = z * 7 + 1;
+		}
+		benchmark::DoNotOptimize(x + y + z);
+		g_churn_ops.fetch_add(1, std::memory_order_relaxed);
+	}
+}
+
 void churn_main()
 {
 	mmb_cpu_start();
@@ -161,9 +182,10 @@ void churn_main()
 	mmb_cpu_stop();
 }
 
-void BM_Fault(benchmark::State &st, bool locked, bool churn, bool write = true,
-	      bool othermm = false)
+void BM_Fault(benchmark::State &st, bool locked, Neighbour nb, bool write = true)
 {
+	bool churn = nb != kAlone;
+
 	bool registered = mmb_cpu_start();
 	int tid = st.thread_index();
 	uint64_t base = kBase + uint64_t(tid) * 2 * kRegionPages * kPage, i = 0;
@@ -178,9 +200,9 @@ void BM_Fault(benchmark::State &st, bool locked, bool churn, bool write = true,
 		g_done = 0;
 		g_stop = false;
 		g_churn_ops = 0;
-		g_churn_mm = othermm ? mmb_mm_create() : g_mm;
+		g_churn_mm = nb == kChurnOtherMm ? mmb_mm_create() : g_mm;
 		if (churn)
-			g_churner = std::thread(churn_main);
+			g_churner = std::thread(nb == kSpin ? spin_main : churn_main);
 		mmb_fault_stats(&f0, &r0, &b0, &l0);
 		q0 = mmb_tlb_requests();
 	}
@@ -250,14 +272,15 @@ BENCHMARK(BM_ZeroPage);
 BENCHMARK(BM_ZeroPageLocked);
 BENCHMARK(BM_ZeroPageLifo);
 BENCHMARK(BM_FrameZero);
-BENCHMARK_CAPTURE(BM_Fault, lockfree, false, false)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Fault, locked, true, false)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Fault, lockfree_read, false, false, false)->Threads(1)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Fault, locked_read, true, false, false)->Threads(1)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Fault, lockfree_churn, false, true)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Fault, locked_churn, true, true)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Fault, lockfree_churn_othermm, false, true, true, true)
+BENCHMARK_CAPTURE(BM_Fault, lockfree, false, kAlone)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Fault, locked, true, kAlone)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Fault, lockfree_read, false, kAlone, false)->Threads(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Fault, locked_read, true, kAlone, false)->Threads(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Fault, lockfree_churn, false, kChurn)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Fault, locked_churn, true, kChurn)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Fault, lockfree_churn_othermm, false, kChurnOtherMm)
 	->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Fault, lockfree_spin, false, kSpin)->Threads(1)->UseRealTime();
 
 int main(int argc, char **argv)
 {
