@@ -10,7 +10,10 @@
 //                           writer, 1: a writer thread churning flat out,
 //                           2: a writer paced at kPacedWrites writes/s (the
 //                           same write load for both structures, leaving CPU
-//                           for the reader on a 2-core machine)
+//                           for the reader on a 2-core machine), 3: the
+//                           control, a thread that only spins on registers
+//                           (no tree, no memory): what any busy second vCPU
+//                           costs the reader on this machine (Mt, 100000)
 //   EnvAllocNode/MallocRbNode  the allocator cost of one node of each
 // at N = 16, 1000, 100000 ranges. Counters: bytes_per_range (Lookup).
 // JSON: --benchmark_format=json. The ratios the issue asks for are computed
@@ -226,7 +229,20 @@ template <class T> void BM_Readers(benchmark::State &st)
 	std::atomic<bool> stop{false};
 	std::atomic<uint64_t> writes{0};
 	std::thread writer;
-	if (st.range(1))
+	if (st.range(1) == 3)
+		writer = std::thread([&] {
+			uint64_t x = 1, y = 2, z = 3;
+
+			while (!stop.load(std::memory_order_relaxed)) {
+				for (int k = 0; k < 1000; k++) {
+					x = x * 3 + 1;
+					y = y * 5 + 1;
+					z = z * 7 + 1;
+				}
+				benchmark::DoNotOptimize(x + y + z);
+			}
+		});
+	else if (st.range(1))
 		writer = std::thread([&] {
 			cpu_slot.ensure();
 			uint64_t s = 555, n = 0;
@@ -328,6 +344,7 @@ BENCHMARK(BM_MallocRbNode);
 	->Args({100000, 2})
 BENCHMARK_TEMPLATE(BM_Readers, Mt) RSIZES;
 BENCHMARK_TEMPLATE(BM_Readers, Rb) RSIZES;
+BENCHMARK_TEMPLATE(BM_Readers, Mt)->Args({100000, 3});
 
 int main(int argc, char **argv)
 {
