@@ -49,6 +49,7 @@
 #include <cstring>
 #include <thread>
 #include "mm_bench.h"
+#include "spin.h"
 
 namespace {
 
@@ -153,20 +154,10 @@ double thread_cpu_ns()
 	return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
 }
 
-// spin_main: the kSpin neighbour; "ops" are blocks of 1,000 steps.
+// spin_main: the kSpin neighbour (bench/spin.h).
 void spin_main()
 {
-	uint64_t x = 1, y = 2, z = 3;
-
-	while (!g_stop.load(std::memory_order_relaxed)) {
-		for (int k = 0; k < 1000; k++) {
-			x = x * 3 + 1;
-			y = y * 5 + 1;
-			z = z * 7 + 1;
-		}
-		benchmark::DoNotOptimize(x + y + z);
-		g_churn_ops.fetch_add(1, std::memory_order_relaxed);
-	}
+	bench_spin(g_stop, &g_churn_ops);
 }
 
 void churn_main()

@@ -19,6 +19,7 @@
 // JSON: --benchmark_format=json. The ratios the issue asks for are computed
 // from one run by scripts in docs/bench-tree.md.
 #include <benchmark/benchmark.h>
+#include "spin.h"
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -230,18 +231,7 @@ template <class T> void BM_Readers(benchmark::State &st)
 	std::atomic<uint64_t> writes{0};
 	std::thread writer;
 	if (st.range(1) == 3)
-		writer = std::thread([&] {
-			uint64_t x = 1, y = 2, z = 3;
-
-			while (!stop.load(std::memory_order_relaxed)) {
-				for (int k = 0; k < 1000; k++) {
-					x = x * 3 + 1;
-					y = y * 5 + 1;
-					z = z * 7 + 1;
-				}
-				benchmark::DoNotOptimize(x + y + z);
-			}
-		});
+		writer = std::thread([&] { bench_spin(stop, nullptr); });
 	else if (st.range(1))
 		writer = std::thread([&] {
 			cpu_slot.ensure();

@@ -1,0 +1,27 @@
+// bench/spin.h - the "busy neighbour" control shared by the benchmarks.
+#ifndef BENCH_SPIN_H
+#define BENCH_SPIN_H
+#include <benchmark/benchmark.h>
+#include <atomic>
+#include <cstdint>
+
+// bench_spin: spin on registers (three independent multiply chains) until
+// stop, touching no memory but stop and ops (blocks of 1,000 steps, if
+// given). Beside a measured thread it shows what a busy second CPU costs by
+// itself: nothing shared, no cache lines, no allocator.
+inline void bench_spin(const std::atomic<bool> &stop, std::atomic<uint64_t> *ops)
+{
+	uint64_t x = 1, y = 2, z = 3;
+
+	while (!stop.load(std::memory_order_relaxed)) {
+		for (int k = 0; k < 1000; k++) {
+			x = x * 3 + 1;
+			y = y * 5 + 1;
+			z = z * 7 + 1;
+		}
+		benchmark::DoNotOptimize(x + y + z);
+		if (ops)
+			ops->fetch_add(1, std::memory_order_relaxed);
+	}
+}
+#endif
