@@ -4,6 +4,7 @@
 #include "alloc_inject.h"
 #include <stdarg.h>
 #include <time.h>
+#include <pthread.h>
 #include <ck_pr.h>
 
 #define POISON_FREE 0x6b
@@ -54,12 +55,87 @@ bool alloc_inject_should_fail(void)
 	return true;
 }
 
-/* host_alloc: counted in alloc_live (the leak checks). */
+/*
+ * Per-thread magazines of freed objects, one per size class (the powers of
+ * two env_alloc_align gives, 8 .. 4096), as a kernel slab's per-CPU arrays.
+ * glibc's aligned_alloc bypasses glibc's own per-thread cache, and a tree
+ * reservation allocates and gives back ~50-140 256-byte nodes per mmap or
+ * munmap: through memalign/free that was ~90 % of a host mmap+munmap
+ * (~40 us a pair). Objects are poisoned before they enter a magazine, as
+ * before free(). Under AddressSanitizer there are none, so that a use after
+ * free is still reported. A thread's magazines are drained when it exits.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define ENV_MAGAZINES 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ENV_MAGAZINES 0
+#endif
+#endif
+#ifndef ENV_MAGAZINES
+#define ENV_MAGAZINES 1
+#endif
+#define MAG_CLASSES	10	/* 8 << 0 .. 8 << 9 = 4096 bytes */
+#define MAG_DEPTH	256	/* objects per class: one mmap's reservation */
+
+struct magazine {
+	unsigned n;
+	void *obj[MAG_DEPTH];
+};
+
+static __thread struct magazine *mags;	/* MAG_CLASSES of them, or NULL */
+static pthread_key_t mag_key;
+static pthread_once_t mag_once = PTHREAD_ONCE_INIT;
+
+/* mag_drain: thread exit: give every cached object back to malloc. */
+static void mag_drain(void *arg)
+{
+	struct magazine *m = arg;
+
+	for (unsigned c = 0; c < MAG_CLASSES; c++)
+		while (m[c].n)
+			free(m[c].obj[--m[c].n]);
+	free(m);
+}
+
+static void mag_key_init(void)
+{
+	if (pthread_key_create(&mag_key, mag_drain))
+		panic("env: pthread_key_create");
+}
+
+/* mag_of: this thread's magazine for objects of size (their class is
+ * align = env_alloc_align(size), each object exactly align bytes), or NULL:
+ * magazines off, an object larger than 4096, or no memory for them. */
+static struct magazine *mag_of(size_t size, size_t align)
+{
+	unsigned c = 0;
+
+	if (!ENV_MAGAZINES || size > align)
+		return NULL;
+	if (!mags) {
+		pthread_once(&mag_once, mag_key_init);
+		mags = calloc(MAG_CLASSES, sizeof(*mags));
+		if (!mags || pthread_setspecific(mag_key, mags))
+			return NULL;
+	}
+	while ((8ul << c) < align)
+		c++;
+	return &mags[c];
+}
+
+/* host_alloc: from this thread's magazine, else malloc; counted in
+ * alloc_live (the leak checks) either way. */
 static void *host_alloc(size_t size)
 {
 	size_t align = env_alloc_align(size);
-	void *p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
+	struct magazine *m = mag_of(size, align);
+	void *p;
 
+	if (m && m->n)
+		p = m->obj[--m->n];
+	else
+		p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
 	if (p)
 		ck_pr_inc_64(&alloc_live.n);
 	return p;
@@ -95,9 +171,14 @@ void env_free(void *p, size_t size)
 {
 	if (!p)
 		return;
+	struct magazine *m = mag_of(size, env_alloc_align(size));
+
 	memset(p, POISON_FREE, size);
 	ck_pr_dec_64(&alloc_live.n);
-	free(p);
+	if (m && m->n < MAG_DEPTH)
+		m->obj[m->n++] = p;
+	else
+		free(p);
 }
 
 uint64_t alloc_inject_live(void)
