@@ -17,8 +17,12 @@ F = 'BM_Fault/%s/real_time/threads:1'
 
 
 def medians(path):
+    """Medians when the run repeated, else the single runs (bench-smoke)."""
     d = json.load(open(path))
-    return d, {x['run_name']: x for x in d['benchmarks'] if x.get('aggregate_name') == 'median'}
+    b = {x['run_name']: x for x in d['benchmarks'] if x.get('aggregate_name') == 'median'}
+    if not b:
+        b = {x['run_name']: x for x in d['benchmarks'] if x.get('run_type') == 'iteration'}
+    return d, b
 
 
 def report(path):
