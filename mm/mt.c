@@ -23,6 +23,7 @@ void mt_init(struct maple_tree *mt)
 	mt->nr_nodes = 0;
 	mt->reserve = NULL;
 	mt->nr_reserve = 0;
+	mt->txn_stores = MT_NO_TXN;
 	mt->cool_head = NULL;
 	mt->cool_tail = NULL;
 	mt->open = NULL;
@@ -164,7 +165,7 @@ int mt_reserve(struct maple_tree *mt, unsigned nstores)
 	for (unsigned i = 0; i < nstores; i++)
 		need += mt_store_worst_case(h < mt->height + i ? h : mt->height + i);
 	if (need <= mt->nr_reserve)
-		return 0;
+		goto out_covered;
 	need -= mt->nr_reserve;
 	for (; got < need; got++) {
 		struct mt_node *n = env_alloc(sizeof(*n));
@@ -181,6 +182,8 @@ int mt_reserve(struct maple_tree *mt, unsigned nstores)
 		mt_node_put_unused(mt, n);
 	}
 	mt->nr_nodes += got;
+out_covered:
+	mt->txn_stores = (mt->txn_stores == MT_NO_TXN ? 0 : mt->txn_stores) + nstores;
 	return 0;
 
 out_free_fresh:
@@ -205,6 +208,7 @@ void mt_reserve_release(struct maple_tree *mt)
 		mt->nr_nodes--;
 	}
 	mt->nr_reserve = 0;
+	mt->txn_stores = MT_NO_TXN;
 }
 
 unsigned long mt_node_count(const struct maple_tree *mt)

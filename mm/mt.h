@@ -132,6 +132,8 @@ struct maple_tree {
 	unsigned long nr_nodes;		/* (W) live nodes, including reserved */
 	struct mt_node *reserve;	/* (W) nodes set aside by mt_reserve */
 	unsigned nr_reserve;		/* (W) */
+	unsigned txn_stores;		/* (W) stores the open reservation still
+					 * covers; MT_NO_TXN when none is open */
 	struct mt_node *cool_head;	/* (W) retired node batches, oldest */
 	struct mt_node *cool_tail;	/* (W)   first (mm/mt_recycle.c) */
 	struct mt_node *open;		/* (W) retired nodes not yet handed */
@@ -176,7 +178,11 @@ int mt_gap_find(struct maple_tree *mt, uint64_t lo, uint64_t hi, uint64_t size,
 
 /* Transactions. mt_reserve sets aside enough nodes for nstores subsequent
  * insert/store/erase calls, so that those cannot fail with -ENOMEM; 0 or
- * -ENOMEM (nothing reserved). mt_reserve_release frees what was not used. */
+ * -ENOMEM (nothing reserved). Until mt_reserve_release, which frees what was
+ * not used, a store beyond the nstores reserved is a bug and panics: the
+ * worst-case bound would no longer hold, though the nodes left usually
+ * hide it. */
+#define MT_NO_TXN	(~0u)
 int mt_reserve(struct maple_tree *mt, unsigned nstores);
 void mt_reserve_release(struct maple_tree *mt);
 

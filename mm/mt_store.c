@@ -251,6 +251,10 @@ static int mt_store_common(struct maple_tree *mt, uint64_t first, uint64_t last,
 
 	if (first > last || (insert && !entry))
 		return -EINVAL;
+	if (mt->txn_stores != MT_NO_TXN) {
+		KASSERT(mt->txn_stores > 0, "mt_store: more stores than mt_reserve covered");
+		mt->txn_stores--;
+	}
 	if (!mt->root)
 		return mt_store_empty(mt, first, last, entry);
 	err = mt_fast_walk(mt, &f, first, last, insert);
