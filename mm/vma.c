@@ -230,8 +230,19 @@ uint64_t mm_range_mapped(struct mm *mm, uint64_t start, uint64_t end)
 	return n;
 }
 
+/* mm_range_splits: how many splits mm_split_range(start, end) will make
+ * (0-2): one per boundary that falls inside a vma. Writer lock held. */
+unsigned mm_range_splits(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct vma *v = vma_find(mm, start), *w = vma_find(mm, end - 1);
+
+	mm_assert_writer(mm, "mm_range_splits");
+	return (v && v->start < start) + (w && w->end > end);
+}
+
 /* mm_split_range: split the vmas straddling start and end so that the
- * range is covered by whole vmas. Needs 2 spare vmas and 2 stores. */
+ * range is covered by whole vmas. Needs mm_range_splits() spare vmas and
+ * as many stores (at most 2). */
 void mm_split_range(struct mm *mm, uint64_t start, uint64_t end, struct mm_txn *tx)
 {
 	struct vma *v = vma_find(mm, start);
@@ -245,7 +256,8 @@ void mm_split_range(struct mm *mm, uint64_t start, uint64_t end, struct mm_txn *
 }
 
 /* mm_unmap_locked: remove every mapping in [start, end) and clear its PTEs
- * into tlb. Needs 2 spare vmas and 3 stores in tx; cannot fail. */
+ * into tlb. Needs mm_range_splits() spare vmas and one store more in tx
+ * (none if the range is free; at most 2 and 3); cannot fail. */
 void mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end,
 		     struct mm_txn *tx, struct tlb_gather *tlb)
 {

@@ -67,6 +67,7 @@ void vma_release_retired(struct vma *list);
 void vma_free_unused(struct vma *v);
 bool mm_range_free(struct mm *mm, uint64_t start, uint64_t end);
 uint64_t mm_range_mapped(struct mm *mm, uint64_t start, uint64_t end);
+unsigned mm_range_splits(struct mm *mm, uint64_t start, uint64_t end);
 void mm_split_range(struct mm *mm, uint64_t start, uint64_t end, struct mm_txn *tx);
 void mm_unmap_locked(struct mm *mm, uint64_t start, uint64_t end,
 		     struct mm_txn *tx, struct tlb_gather *tlb);
