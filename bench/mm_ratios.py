@@ -19,9 +19,14 @@ F = 'BM_Fault/%s/real_time/threads:1'
 def medians(path):
     """Medians when the run repeated, else the single runs (bench-smoke)."""
     d = json.load(open(path))
-    b = {x['run_name']: x for x in d['benchmarks'] if x.get('aggregate_name') == 'median'}
+    ok = [x for x in d['benchmarks'] if not x.get('error_occurred')]
+    for x in d['benchmarks']:
+        if x.get('error_occurred'):
+            sys.exit('%s: %s failed: %s' % (path, x['name'], x.get('error_message')))
+    b = {x['run_name']: x for x in ok if x.get('aggregate_name') == 'median'}
     if not b:
-        b = {x['run_name']: x for x in d['benchmarks'] if x.get('run_type') == 'iteration'}
+        print('(single runs, no medians: a smoke run checks names, not numbers)')
+        b = {x['run_name']: x for x in ok if x.get('run_type') == 'iteration'}
     return d, b
 
 

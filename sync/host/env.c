@@ -84,14 +84,19 @@ struct magazine {
 };
 
 static __thread struct magazine *mags;	/* MAG_CLASSES of them, or NULL */
+static __thread bool mags_gone;		/* drained: malloc alone from now */
 static pthread_key_t mag_key;
 static pthread_once_t mag_once = PTHREAD_ONCE_INIT;
 
-/* mag_drain: thread exit: give every cached object back to malloc. */
+/* mag_drain: thread exit: give every cached object back to malloc. Key
+ * destructors run in turn, so a later one may still allocate or free:
+ * mags_gone sends those calls straight to malloc (found in review). */
 static void mag_drain(void *arg)
 {
 	struct magazine *m = arg;
 
+	mags = NULL;
+	mags_gone = true;
 	for (unsigned c = 0; c < MAG_CLASSES; c++)
 		while (m[c].n)
 			free(m[c].obj[--m[c].n]);
@@ -111,12 +116,16 @@ static struct magazine *mag_of(size_t size, size_t align)
 {
 	unsigned c = 0;
 
-	if (!ENV_MAGAZINES || size > align)
+	if (!ENV_MAGAZINES || size > align || mags_gone)
 		return NULL;
 	if (!mags) {
 		pthread_once(&mag_once, mag_key_init);
 		mags = calloc(MAG_CLASSES, sizeof(*mags));
-		if (!mags || pthread_setspecific(mag_key, mags))
+		if (mags && pthread_setspecific(mag_key, mags)) {
+			free(mags);	/* never drained: do without */
+			mags = NULL;
+		}
+		if (!mags)
 			return NULL;
 	}
 	while ((8ul << c) < align)
