@@ -79,9 +79,9 @@ int mm_mmap_object(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	mapped = (flags & MAP_FIXED) ? mm_range_mapped(mm, addr, addr + len) : 0;
 	if (!mm_may_expand(mm, (len - mapped) >> PAGE_SHIFT))
 		goto out_unlock;
-	/* The insert and up to two merges; over mappings also their unmap:
-	 * its splits and one erase. A reservation is 6 worst-case stores at
-	 * most, ~3x fewer tree nodes than always 6 for the usual free range. */
+	/* Reserve for the stores this mmap will make: the insert and up to
+	 * two merges, and over mappings their unmap (its splits, one erase).
+	 * The usual free range needs 3 worst cases, not 6: ~3x fewer nodes. */
 	splits = mapped ? mm_range_splits(mm, addr, addr + len) : 0;
 	if (mm_txn_prepare(mm, &tx, 1 + splits, 3 + (mapped ? splits + 1 : 0)))
 		goto out_unlock;

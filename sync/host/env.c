@@ -59,9 +59,9 @@ bool alloc_inject_should_fail(void)
  * Per-thread magazines of freed objects, one per size class (the powers of
  * two env_alloc_align gives, 8 .. 4096), as a kernel slab's per-CPU arrays.
  * glibc's aligned_alloc bypasses glibc's own per-thread cache, and a tree
- * reservation allocates and gives back ~50-140 256-byte nodes per mmap or
- * munmap: through memalign/free that was ~90 % of a host mmap+munmap
- * (~40 us a pair). Objects are poisoned before they enter a magazine, as
+ * reservation allocates and gives back dozens of 256-byte nodes per mmap
+ * or munmap: through memalign/free that was ~90 % of a host mmap+munmap
+ * (~40 us a pair, when mmap reserved 6 worst-case stores). Objects are poisoned before they enter a magazine, as
  * before free(). Under AddressSanitizer there are none, so that a use after
  * free is still reported. A thread's magazines are drained when it exits.
  */
