@@ -153,16 +153,21 @@ static unsigned mt_reserve_height(const struct maple_tree *mt, unsigned nstores)
 	return mt->height + grow;
 }
 
-/* mt_reserve: set aside nodes for nstores stores, each at the worst case for
- * the tallest the tree can get meanwhile. 0, or -ENOMEM with the reservation
- * as it was. Writer lock held. */
+/* mt_reserve: set aside nodes for nstores more stores, each at the worst
+ * case for the tallest the tree can get meanwhile; a reservation already
+ * open is sized together with them. 0, or -ENOMEM with the reservation as
+ * it was. Writer lock held. */
 int mt_reserve(struct maple_tree *mt, unsigned nstores)
 {
 	unsigned long need = 0, got = 0;
 	struct mt_node *fresh = NULL;
-	unsigned h = mt_reserve_height(mt, nstores);
+	unsigned total, h;
 
-	for (unsigned i = 0; i < nstores; i++)
+	if (!nstores)
+		return 0;
+	total = (mt->txn_stores == MT_NO_TXN ? 0 : mt->txn_stores) + nstores;
+	h = mt_reserve_height(mt, total);
+	for (unsigned i = 0; i < total; i++)
 		need += mt_store_worst_case(h < mt->height + i ? h : mt->height + i);
 	if (need <= mt->nr_reserve)
 		goto out_covered;
@@ -183,7 +188,7 @@ int mt_reserve(struct maple_tree *mt, unsigned nstores)
 	}
 	mt->nr_nodes += got;
 out_covered:
-	mt->txn_stores = (mt->txn_stores == MT_NO_TXN ? 0 : mt->txn_stores) + nstores;
+	mt->txn_stores = total;
 	return 0;
 
 out_free_fresh:

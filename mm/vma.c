@@ -193,9 +193,12 @@ static struct vma *vma_absorb(struct mm *mm, struct vma *a, struct vma *b,
 }
 
 /* vma_merge: coalesce v with its previous neighbour and with as many
- * following ones as are compatible (a split remainder may follow a freshly
- * absorbed neighbour); returns the vma that now covers v's range. One tree
- * store per absorbed vma. */
+ * following ones as are compatible; returns the vma that now covers v's
+ * range. One tree store per absorbed vma. Every operation leaves all
+ * compatible neighbours merged, so a vma that is new or changed alone
+ * absorbs at most one of each side: mmap reserves 2 merge stores on that
+ * (a third trips mt's txn_stores KASSERT); mprotect, whose range may hold
+ * many vmas made compatible at once, reserves one per vma. */
 struct vma *vma_merge(struct mm *mm, struct vma *v, struct tlb_gather *tlb)
 {
 	struct vma *prev = vma_prev(mm, v->start), *next;
