@@ -8,7 +8,6 @@ if(BENCHMARK_LIB AND BSD_LIB)
   add_executable(mt_bench ${CMAKE_CURRENT_LIST_DIR}/mt_bench.cc ${CMAKE_CURRENT_LIST_DIR}/mt_rbtree.c)
   kestrel_host_target(mt_bench)
   target_link_libraries(mt_bench PRIVATE kestrel_mt ${BENCHMARK_LIB} ${BSD_LIB} pthread)
-  add_test(NAME mt_bench_smoke
-           COMMAND mt_bench --benchmark_min_time=0.002 --benchmark_filter=/16$|/16/|/1000$)
-  set_tests_properties(mt_bench_smoke PROPERTIES LABELS "bench-smoke" TIMEOUT 120)
+  kestrel_bench_smoke(mt_bench ${CMAKE_CURRENT_LIST_DIR}/mt_ratios.py
+                      --benchmark_min_time=0.002 --benchmark_filter=/16$|/16/|/1000$)
 endif()

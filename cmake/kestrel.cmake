@@ -20,6 +20,22 @@ function(kestrel_host_target t)
   endif()
 endfunction()
 
+# kestrel_bench_smoke(bench script): a bench-smoke test running bench with
+# args (ARGN) into <bench>.json, and <script> reading that JSON, so the ratio
+# script keeps matching the benchmark names it needs.
+function(kestrel_bench_smoke bench script)
+  add_test(NAME ${bench}_smoke COMMAND ${bench} ${ARGN} --benchmark_out=${bench}.json)
+  set_tests_properties(${bench}_smoke PROPERTIES LABELS bench-smoke TIMEOUT 120
+                       FIXTURES_SETUP ${bench}_json)
+  find_package(Python3 COMPONENTS Interpreter)
+  if(Python3_Interpreter_FOUND)
+    get_filename_component(name ${script} NAME_WE)
+    add_test(NAME ${name}_smoke COMMAND ${Python3_EXECUTABLE} ${script} ${bench}.json)
+    set_tests_properties(${name}_smoke PROPERTIES LABELS bench-smoke TIMEOUT 30
+                         FIXTURES_REQUIRED ${bench}_json)
+  endif()
+endfunction()
+
 # Freestanding flags for every object that goes into the kernel image.
 set(KESTREL_KERNEL_CFLAGS
   -ffreestanding -fno-builtin -nostdinc -fno-stack-protector -fno-pic -fno-pie
