@@ -30,9 +30,10 @@
 //   BM_Fault/<mode>_spin       the second control: the other thread spins
 //                              on registers (three multiply chains), touching
 //                              no memory at all. On the 2-vCPU build machine
-//                              any busy second vCPU slows the faulter (the
-//                              vCPUs behave like SMT siblings: they share a
-//                              core's buffers); this is that share alone.
+//                              a busy second vCPU alone can slow the faulter
+//                              (0.83-1.10x over runs; not SMT: a cache line
+//                              round trip between them takes ~138 ns, as
+//                              between cores); this is that share alone.
 // Every 8192 faults a thread drops its region with MADV_DONTNEED (amortised
 // in the figure: it is the cost of giving the memory back; the counter
 // dontneed_ns says how much of each fault's time it is).
@@ -162,24 +163,22 @@ void spin_main()
 
 void churn_main()
 {
-	uint64_t ops = 0;
+	uint64_t k;
 
 	mmb_cpu_start();
-	for (uint64_t k = 0; !g_stop.load(std::memory_order_relaxed); k++) {
+	for (k = 0; !g_stop.load(std::memory_order_relaxed); k++) {
 		uint64_t a = kChurnBase + (k % 64) * 32 * kPage;
 
 		mmb_map(g_churn_mm, a, 16 * kPage);
 		mmb_unmap(g_churn_mm, a, 16 * kPage);
-		ops = k + 1;
 	}
-	g_churn_ops.store(ops);	// once: no line shared with the faulter while it runs
+	g_churn_ops.store(k);	// once: no line shared with the faulter while it runs
 	mmb_cpu_stop();
 }
 
 void BM_Fault(benchmark::State &st, bool locked, Neighbour nb, bool write = true)
 {
-	bool churn = nb != kAlone;
-
+	bool churn = nb != kAlone;	// a neighbour thread runs
 	bool registered = mmb_cpu_start();
 	int tid = st.thread_index();
 	uint64_t base = kBase + uint64_t(tid) * 2 * kRegionPages * kPage, i = 0;
