@@ -169,6 +169,8 @@ int mt_reserve(struct maple_tree *mt, unsigned nstores)
 	h = mt_reserve_height(mt, total);
 	for (unsigned i = 0; i < total; i++)
 		need += mt_store_worst_case(h < mt->height + i ? h : mt->height + i);
+	while (mt->nr_reserve < need && mt_cool_take(mt))
+		;	/* recycled nodes first, or retired ones pile up */
 	if (need <= mt->nr_reserve)
 		goto out_covered;
 	need -= mt->nr_reserve;
