@@ -58,11 +58,12 @@ KTEST(mt_reserve_sufficient)
 }
 
 /* cycle_extra: cycles [c0, c1) of reserve, insert, erase, release, with a
- * grace period every 64; then the nodes allocated beyond live0 and the
- * tree's own. */
+ * grace period every 64; then *extra = the nodes allocated beyond live0
+ * and the tree's own. */
 enum { RECYCLE_NR = 100 };	/* ranges in mt_reserve_recycles' tree */
 
-static uint64_t cycle_extra(struct maple_tree *mt, uint64_t c0, uint64_t c1, uint64_t live0)
+static void cycle_extra(struct maple_tree *mt, uint64_t c0, uint64_t c1, uint64_t live0,
+			uint64_t *extra)
 {
 	for (uint64_t c = c0; c < c1; c++) {
 		uint64_t a = (c % RECYCLE_NR) * 0x4000 + 0x2000;
@@ -75,7 +76,7 @@ static uint64_t cycle_extra(struct maple_tree *mt, uint64_t c0, uint64_t c1, uin
 		mt_reserve_release(mt);
 	}
 	rcu_barrier();
-	return alloc_inject_live() - live0 - mt_node_count(mt);
+	*extra = alloc_inject_live() - live0 - mt_node_count(mt);
 }
 
 /* Each cycle reserves, inserts and erases one range and releases: the nodes
@@ -94,8 +95,10 @@ KTEST(mt_reserve_recycles)
 	for (uint64_t i = 0; i < RECYCLE_NR; i++)
 		KT_REQUIRE(mt_insert(&mt, i * 0x4000, i * 0x4000 + 0xfff, (void *)(i * 16 + 16)) == 0,
 			   "fill");
-	uint64_t half = cycle_extra(&mt, 0, CYCLES / 2, live0);
-	uint64_t full = cycle_extra(&mt, CYCLES / 2, CYCLES, live0);
+	uint64_t half = 0, full = 0;
+
+	cycle_extra(&mt, 0, CYCLES / 2, live0, &half);
+	cycle_extra(&mt, CYCLES / 2, CYCLES, live0, &full);
 	printf("# nodes outside the tree: %" PRIu64 " after %u cycles, %" PRIu64 " after %u\n",
 	       half, CYCLES / 2, full, (unsigned)CYCLES);
 	KT_CHECK(full <= half + MT_RETIRE_BATCH, "retired nodes pile up: %" PRIu64
