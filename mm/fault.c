@@ -40,6 +40,9 @@
  * still maps the frame, i.e. while the PTE's reference keeps it allocated
  * (Linux's fork copies pinned pages under the PTE lock the same way).
  * A frame's struct page (read for the reuse decision) is never freed.
+ * MADV_DONTNEED is the one PTE writer that leaves seqs alone (it holds
+ * mm->lock only for reading, as in Linux): it only clears PTEs under the
+ * table lock, and step 4's PTE re-check orders a fault against it.
  *
  * COW break replaces a present translation: the old PTE is cleared and
  * flushed on every CPU of the mm (waiting with the table lock held, which

@@ -251,7 +251,16 @@ static bool madvise_hint(int advice)
  * memory reads back as zeros, shared memory keeps its object's contents;
  * the hints above only check the range. 0, -EINVAL (unknown advice,
  * unaligned or wrapping range), or -ENOMEM if part of the range was
- * unmapped (the mapped parts are still dropped, as Linux). */
+ * unmapped (the mapped parts are still dropped, as Linux).
+ *
+ * As in Linux, mm->lock is held only for reading: the vmas do not change,
+ * and only PTEs are cleared, each under its table lock. So the vmas' seqs
+ * stay even (two DONTNEEDs may run at once, and a seq has one writer), and
+ * faults race with the zap instead of backing out: a fault that read a PTE
+ * before the zap cleared it finds it changed under the table lock and
+ * retries (fault_install); one that read it empty installs a fresh page,
+ * which is the outcome of a fault after the DONTNEED. Either order is one
+ * Linux allows. Tables are not freed here, so walkers need no more. */
 int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 {
 	struct tlb_gather tlb;
@@ -266,21 +275,18 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 	if (!len)
 		return 0;
 	end = addr + page_align_up(len);
-	mm_lock_write(mm);
+	mm_lock_read(mm);
 	tlb_gather_init(&tlb, mm);
 	mt_for_each(&mm->mt, v, addr, end - 1, rng) {
 		uint64_t s = v->start > addr ? v->start : addr;
 		uint64_t e = v->end < end ? v->end : end;
 
-		if (advice == MADV_DONTNEED) {
-			vma_write_begin(v);
+		if (advice == MADV_DONTNEED)
 			pt_zap(mm, s, e, &tlb);
-			vma_write_end(v);
-		}
 		covered += e - s;
 	}
 	tlb_finish(&tlb);
-	mm_unlock_write(mm);
+	mm_unlock_read(mm);
 	return covered == end - addr ? 0 : -ENOMEM;
 }
 

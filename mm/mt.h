@@ -201,7 +201,8 @@ size_t mt_bytes(const struct maple_tree *mt);
 int mt_validate(struct maple_tree *mt);
 void mt_dump(const struct maple_tree *mt);
 
-/* Iterate entries overlapping [first, last] in address order (RCU or writer). */
+/* Iterate entries overlapping [first, last] in address order (RCU, or the
+ * writer lock, or anything else that excludes writers). */
 #define mt_for_each(mt, entry, from, to, rng)                                \
 	for ((entry) = mt_seek((mt), (from), &(rng));                           \
 	     (entry) && (rng).first <= (to);                                    \

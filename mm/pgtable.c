@@ -5,7 +5,8 @@
  * and change its entries under that table's lock; absent subtrees are
  * skipped whole. Every caller holds mm->lock for writing and has bumped the
  * seq of each vma whose PTEs it changes (mm/fault.c explains why that makes
- * a lock-free fault back out).
+ * a lock-free fault back out); the one exception is pt_zap for
+ * MADV_DONTNEED, under the lock held for reading (see pt_zap).
  */
 #include "mm/pgtable.h"
 #include "mm/tlb.h"
@@ -156,12 +157,16 @@ static void pt_zap_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned n, v
 }
 
 /* pt_zap: clear every PTE in [start, end); RSS and map counts drop now,
- * frames are freed by the gather after the flush. */
+ * frames are freed by the gather after the flush. We enter with mm->lock
+ * held for writing and the vmas' seqs odd (munmap and friends), or for
+ * reading (MADV_DONTNEED): clearing PTEs under their table locks frees no
+ * table and changes no vma, and a racing fault re-checks its PTE under the
+ * same lock (mm/mmap.c, mm_madvise). */
 void pt_zap(struct mm *mm, uint64_t start, uint64_t end, struct tlb_gather *tlb)
 {
 	struct pt_zap_arg a = { mm, tlb };
 
-	mm_assert_writer(mm, "pt_zap");
+	mm_assert_locked(mm, "pt_zap");
 	pt_for_each_leaf(&mm->pmap, start, end, pt_zap_leaf, &a);
 }
 

@@ -54,6 +54,11 @@ static inline void vma_write_end(struct vma *v)
 #define mm_assert_writer(mm, fn) \
 	KASSERT(rwsem_write_held(&(mm)->lock), "%s: mm->lock not held for writing", (fn))
 
+/* mm_assert_locked: mm->lock held in either mode (readers are not tracked,
+ * so this cannot tell that the holder is the caller). */
+#define mm_assert_locked(mm, fn) \
+	KASSERT(rwsem_held(&(mm)->lock), "%s: mm->lock not held", (fn))
+
 struct vma *vma_find(struct mm *mm, uint64_t addr);
 struct vma *vma_seek(struct mm *mm, uint64_t addr);
 struct vma *vma_prev(struct mm *mm, uint64_t addr);

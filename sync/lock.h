@@ -3,11 +3,13 @@
  *
  *   mutex_init(m, name), mutex_lock(m), mutex_unlock(m), mutex_held(m)
  *   rwsem_init(r, name), down_read(r), down_read_trylock(r), up_read(r),
- *   down_write(r), down_write_trylock(r), up_write(r), rwsem_write_held(r)
+ *   down_write(r), down_write_trylock(r), up_write(r), rwsem_write_held(r),
+ *   rwsem_held(r)
  *
  * Both record the owning thread (env_thread_self()) so that contracts can be
  * asserted: mutex_held() and rwsem_write_held() are exact for the caller;
- * there is no reliable "held for read by me" (readers are not tracked).
+ * there is no reliable "held for read by me" (readers are not tracked):
+ * rwsem_held() only says that someone holds it, in either mode.
  *
  * Contract for callers, whatever the backend: the trylocks never sleep and
  * may fail while the lock is free but others wait for it; a thread must not

@@ -43,6 +43,7 @@
  *   |   up_write             |   the word                       |                |
  *   | slow paths, rwsem_wake | each other                       | wait_lock      |
  *   | rwsem_write_held       | anything (exact for the caller)  | writer field   |
+ *   | rwsem_held             | anything (either mode, anyone's) | word           |
  *   | rwsem_init, _destroy   | nothing                          | the caller     |
  *
  * Fields: mutex.owner (A); rwsem.word (A) changed by CAS/FAA, or stored
@@ -107,6 +108,12 @@ static inline void mutex_unlock(struct mutex *m)
 static inline bool rwsem_write_held(const struct rwsem *r)
 {
 	return ck_pr_load_ptr(&r->writer) == env_thread_self();
+}
+
+/* rwsem_held: someone holds r, in either mode (all a reader can assert). */
+static inline bool rwsem_held(const struct rwsem *r)
+{
+	return (ck_pr_load_uint(&r->word) & ~RWSEM_WAITERS) != 0;
 }
 
 /* down_read_trylock: take r for reading if no writer holds it and nobody

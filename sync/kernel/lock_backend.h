@@ -54,4 +54,10 @@ static inline bool rwsem_write_held(const struct rwsem *r)
 	return ck_pr_load_ptr(&r->writer) == env_thread_self();
 }
 
+/* rwsem_held: someone holds r, in either mode (all a reader can assert). */
+static inline bool rwsem_held(const struct rwsem *r)
+{
+	return ck_pr_load_int(&r->count) != 0;
+}
+
 #endif

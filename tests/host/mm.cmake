@@ -2,7 +2,7 @@
 # allocation-failure injection, shootdowns and torture. Label "host"; every
 # test is bounded well under a minute under ASan+UBSan.
 if(TARGET kestrel_mm)
-  foreach(t mm_ops mm_inject mm_smp mm_torture mm_model mm_merge)
+  foreach(t mm_ops mm_inject mm_smp mm_torture mm_model mm_merge mm_dontneed)
     kestrel_test(${t} LABELS host SOURCES ${CMAKE_CURRENT_LIST_DIR}/${t}.c
                  LIBS kestrel_mm TIMEOUT 60)
   endforeach()
