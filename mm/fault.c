@@ -4,7 +4,9 @@
  *
  * Fast path (private anonymous memory, the common case), all inside
  * rcu_read_lock and without mm->lock:
- *   1. vma = mt_find(va); seq_read_try_begin(&vma->seq) (odd: fall back);
+ *   1. vma = this CPU's cached vma if its seq is even and it covers va,
+ *      else mt_find(va) (then cached); seq_read_try_begin(&vma->seq) (odd:
+ *      fall back);
  *      snapshot the vma's fields; check va and permissions;
  *   2. walk the tables, installing missing levels with CAS;
  *   3. prepare the frame (zeroed, or the zero page) with no lock held;
@@ -40,6 +42,12 @@
  * still maps the frame, i.e. while the PTE's reference keeps it allocated
  * (Linux's fork copies pinned pages under the PTE lock the same way).
  * A frame's struct page (read for the reuse decision) is never freed.
+ * The per-CPU vma cache (mm->vcache) holds a reference, so a cached vma
+ * is never freed under a later fault; an even seq proves it is still in
+ * the tree (leaving the tree makes it odd forever) and the range check that
+ * it covers va, so the cache returns what the tree would. It spares the
+ * fault the tree's lines, which another CPU's mmap/munmap rewrites (in a
+ * small tree every store replaces the root leaf).
  * MADV_DONTNEED is the one PTE writer that leaves seqs alone (it holds
  * mm->lock only for reading, as in Linux): it only clears PTEs under the
  * table lock, and step 4's PTE re-check orders a fault against it.
@@ -287,6 +295,54 @@ static enum fault_result fault_object(struct fault_state *fs)
 	return fault_install(fs, pte_make(pmap_page_pa(fs->newpg), true, fs->prot & PROT_EXEC));
 }
 
+/* vcache_lookup: this CPU's last vma of mm if it still covers va, with its
+ * seq read into *seq, else NULL. The slot's reference keeps the vma
+ * allocated; an even seq means it is still in the tree (a removed vma stays
+ * odd), and it covers va, so it is what the tree would return; the re-check
+ * in fault_install proves that nothing changed it since. */
+static struct vma *vcache_lookup(struct mm *mm, uint64_t va, unsigned *seq)
+{
+	struct vma *v = ck_pr_load_ptr(&mm->vcache[cpu_self()]);
+
+	if (!v || !seq_read_try_begin(&v->seq, seq))
+		return NULL;
+	if (va < ck_pr_load_64(&v->start) || va >= ck_pr_load_64(&v->end))
+		return NULL;
+	return v;
+}
+
+/* vcache_fill: remember v, just found in the tree under rcu_read_lock, in
+ * this CPU's slot: its tree reference is still held (dropped only a grace
+ * period after removal), so taking one more is safe. Only this CPU, inside
+ * rcu_read_lock (no preemption in the kernel), uses the slot. */
+static void vcache_fill(struct mm *mm, struct vma *v)
+{
+	struct vma **slot = &mm->vcache[cpu_self()], *old = *slot;
+
+	if (old == v)
+		return;
+	ck_pr_inc_32(&v->ref);
+	ck_pr_store_ptr(slot, v);
+	if (old)
+		vma_put(old);
+}
+
+/* fault_find: step 1's lookup: this CPU's cached vma, else the tree. */
+static struct vma *fault_find(struct fault_state *fs)
+{
+	struct vma *v = vcache_lookup(fs->mm, fs->va, &fs->seq);
+
+	if (v) {
+		FSTAT_INC(cached);
+		return v;
+	}
+	v = mt_find(&fs->mm->mt, fs->va, NULL);
+	if (!v || !seq_read_try_begin(&v->seq, &fs->seq))
+		return NULL;
+	vcache_fill(fs->mm, v);
+	return v;
+}
+
 /* fault_fast: steps 1-4 without mm->lock. */
 static enum fault_result fault_fast(struct fault_state *fs)
 {
@@ -294,8 +350,8 @@ static enum fault_result fault_fast(struct fault_state *fs)
 
 	rcu_read_lock();
 	fs->in_rcu = true;
-	v = mt_find(&fs->mm->mt, fs->va, NULL);
-	if (!v || !seq_read_try_begin(&v->seq, &fs->seq))
+	v = fault_find(fs);
+	if (!v)
 		return FAULT_FALLBACK;
 	fault_snapshot(fs, v);
 	if (fs->va < fs->start || fs->va >= fs->end)
@@ -391,6 +447,7 @@ void fault_stats_read(struct fault_stats *out)
 		out->retries += ck_pr_load_64(&fstats[i].s.retries);
 		out->fallbacks += ck_pr_load_64(&fstats[i].s.fallbacks);
 		out->locked += ck_pr_load_64(&fstats[i].s.locked);
+		out->cached += ck_pr_load_64(&fstats[i].s.cached);
 	}
 }
 

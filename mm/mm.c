@@ -55,6 +55,9 @@ void mm_destroy(struct mm *mm)
 	tlb_finish(&tlb);
 	mm_unlock_write(mm);
 	mt_destroy(&mm->mt);
+	for (unsigned c = 0; c < NCPU_MAX; c++)
+		if (mm->vcache[c])
+			vma_put(mm->vcache[c]);	/* retired above: odd, unused */
 	pmap_fini(&mm->pmap);
 	for (int i = 0; i < MM_NR_RSS; i++) {
 		KASSERT(pcpu_counter_sum(&mm->rss[i]) == 0, "mm_destroy: rss[%d] leak", i);

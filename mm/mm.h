@@ -30,7 +30,8 @@
  * Field legend: (M) mm->lock held for writing to write, for reading (or
  * write) to read reliably; (S) also written only inside a seq write section
  * of the vma, so lock-free readers read it unreliably and validate with the
- * vma's seq; (A) atomic; (C) constant after publication; (O) the object lock.
+ * vma's seq; (A) atomic; (C) constant after publication; (O) the object lock;
+ * (P) per CPU: only that CPU writes its element.
  */
 #ifndef KESTREL_MM_MM_H
 #define KESTREL_MM_MM_H
@@ -103,6 +104,8 @@ struct vm_object {
  * end it after; a vma removed from the tree keeps an odd count forever.
  * Lock-free readers (the fault fast path) read it with seq_read_try_begin
  * and re-check it under the page-table lock before installing a PTE.
+ * ref: the tree's reference (dropped a grace period after removal) plus one
+ * per CPU whose fault cache (mm->vcache) points at it; the last put frees.
  */
 struct vma {
 	uint64_t start, end;	/* (M,S) */
@@ -112,6 +115,7 @@ struct vma {
 	uint64_t pgoff;		/* (M,S) object page of start */
 	seqcount_t seq;
 	struct mm *mm;		/* (C) */
+	uint32_t ref;		/* (A) */
 	struct vma *retire_next;	/* (M) list of vmas being removed */
 	struct rcu_head rcu;	/* deferred free */
 };
@@ -135,6 +139,9 @@ struct mm {
 	uint64_t total_vm;	/* (M) pages covered by mappings */
 	uint64_t rlimit_as;	/* (M) bytes, MM_NO_LIMIT if none */
 	unsigned long nr_vmas;	/* (M) */
+	/* (P) per CPU, written only by that CPU inside rcu_read_lock: the vma
+	 * its last lock-free fault found, referenced (mm/fault.c, vcache_*). */
+	struct vma *vcache[NCPU_MAX] __cacheline_aligned;
 };
 
 /* Address-space lifetime (mm/mm.c). */
@@ -180,6 +187,7 @@ struct fault_stats {
 	uint64_t retries;	/* RESTARTs of the fast path */
 	uint64_t fallbacks;	/* taken by the locked slow path */
 	uint64_t locked;	/* slow-path faults (forced or fallback) */
+	uint64_t cached;	/* fast-path lookups the CPU's vcache answered */
 };
 void fault_set_force_locked(bool on);
 bool fault_force_locked(void);

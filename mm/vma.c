@@ -92,7 +92,18 @@ void vma_init(struct vma *v, struct mm *mm, uint64_t start, uint64_t end, int pr
 	v->obj = obj;
 	v->pgoff = pgoff;
 	v->mm = mm;
+	v->ref = 1;	/* the tree's */
 	seq_init(&v->seq);
+}
+
+/* vma_put: drop a reference; the last one frees v. The tree's reference
+ * goes a grace period after v left the tree, so a put that frees runs
+ * after every lock-free walker that found v in the tree is gone, and any
+ * later user holds a reference of its own (a CPU's vcache slot). */
+void vma_put(struct vma *v)
+{
+	if (ck_pr_faa_32(&v->ref, (uint32_t)-1) == 1)	/* ck: locked xadd, full barrier */
+		env_free(v, sizeof(*v));
 }
 
 /* vma_insert: publish a fully initialised v into a free range. */
@@ -109,7 +120,7 @@ void vma_insert(struct mm *mm, struct vma *v)
 
 static void vma_free_rcu(struct rcu_head *head)
 {
-	env_free(container_of(head, struct vma, rcu), sizeof(struct vma));
+	vma_put(container_of(head, struct vma, rcu));
 }
 
 /* vma_retire: v left the tree inside vma_write_begin (its seq stays odd);
@@ -123,8 +134,8 @@ void vma_retire(struct vma *v, struct tlb_gather *tlb)
 	tlb->vmas = v;
 }
 
-/* vma_release_retired: drop each vma's object, free it after a grace
- * period (a lock-free fault may still hold a pointer to it). */
+/* vma_release_retired: drop each vma's object, and the tree's reference
+ * after a grace period (a lock-free fault may still hold a pointer to it). */
 void vma_release_retired(struct vma *list)
 {
 	while (list) {

@@ -70,6 +70,7 @@ struct vma *vma_merge(struct mm *mm, struct vma *v, struct tlb_gather *tlb);
 void vma_retire(struct vma *v, struct tlb_gather *tlb);
 void vma_release_retired(struct vma *list);
 void vma_free_unused(struct vma *v);
+void vma_put(struct vma *v);
 bool mm_range_free(struct mm *mm, uint64_t start, uint64_t end);
 uint64_t mm_range_mapped(struct mm *mm, uint64_t start, uint64_t end);
 unsigned mm_range_splits(struct mm *mm, uint64_t start, uint64_t end);
