@@ -51,6 +51,13 @@ if spin:  # the control: a neighbour spinning on registers, sharing nothing
     print('100000   readers Mt beside a spinner: %.2fx of alone; with the writer %.2fx of that' % (
           spin['items_per_second'] / r0['items_per_second'],
           r1['items_per_second'] / spin['items_per_second']))
+own = b.get('BM_Readers<Mt>/100000/4')
+if own:  # the control: the same writer on a tree of its own
+    r0, r1 = b['BM_Readers<Mt>/100000/0'], b['BM_Readers<Mt>/100000/1']
+    print('100000   readers Mt beside the writer on its own tree: %.2fx of alone (writer %.0fk writes/s); '
+          'sharing the tree costs %.2fx of that' % (
+              own['items_per_second'] / r0['items_per_second'], own['writes_per_wall_sec'] / 1e3,
+              r1['items_per_second'] / own['items_per_second']))
 if 'BM_Lookup<Mt>/100000' in b:
     print('bytes/range at 100000: mt %.1f, rb %.1f' % (g('BM_Lookup<Mt>/100000', 'bytes_per_range'),
           g('BM_Lookup<Rb>/100000', 'bytes_per_range')))
