@@ -58,6 +58,12 @@ if own:  # the control: the same writer on a tree of its own
           'sharing the tree costs %.2fx of that' % (
               own['items_per_second'] / r0['items_per_second'], own['writes_per_wall_sec'] / 1e3,
               r1['items_per_second'] / own['items_per_second']))
+inplace = b.get('BM_Readers<Mt>/100000/5')
+if inplace:  # the same writer storing values in place: no node copied
+    print('100000   readers Mt beside a writer of value-only (in-place) stores: %.2fx of alone '
+          '(writer %.0fk writes/s)' % (
+              inplace['items_per_second'] / b['BM_Readers<Mt>/100000/0']['items_per_second'],
+              inplace['writes_per_wall_sec'] / 1e3))
 if 'BM_Lookup<Mt>/100000' in b:
     print('bytes/range at 100000: mt %.1f, rb %.1f' % (g('BM_Lookup<Mt>/100000', 'bytes_per_range'),
           g('BM_Lookup<Rb>/100000', 'bytes_per_range')))
