@@ -139,6 +139,7 @@ struct mm {
 	uint64_t total_vm;	/* (M) pages covered by mappings */
 	uint64_t rlimit_as;	/* (M) bytes, MM_NO_LIMIT if none */
 	unsigned long nr_vmas;	/* (M) */
+	uint32_t zapping;	/* (A) MADV_DONTNEEDs between zap and flush */
 	/* (P) per CPU, written only by that CPU inside rcu_read_lock: the vma
 	 * its last lock-free fault found, referenced (mm/fault.c, vcache_*). */
 	struct vma *vcache[NCPU_MAX] __cacheline_aligned;
@@ -187,7 +188,7 @@ struct fault_stats {
 	uint64_t retries;	/* RESTARTs of the fast path */
 	uint64_t fallbacks;	/* taken by the locked slow path */
 	uint64_t locked;	/* slow-path faults (forced or fallback) */
-	uint64_t cached;	/* fast-path lookups the CPU's vcache answered */
+	uint64_t cached;	/* of fast, those whose vma came from the vcache */
 };
 void fault_set_force_locked(bool on);
 bool fault_force_locked(void);

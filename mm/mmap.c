@@ -260,7 +260,10 @@ static bool madvise_hint(int advice)
  * before the zap cleared it finds it changed under the table lock and
  * retries (fault_install); one that read it empty installs a fresh page,
  * which is the outcome of a fault after the DONTNEED. Either order is one
- * Linux allows. Tables are not freed here, so walkers need no more. */
+ * Linux allows. Tables are not freed here, so walkers need no more. Two
+ * DONTNEEDs of one range: mm->zapping makes the second flush what the
+ * first cleared (found in review: it returned before the first's flush,
+ * and a CPU still reached the dropped page through its TLB). */
 int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 {
 	struct tlb_gather tlb;
@@ -277,6 +280,7 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 	end = addr + page_align_up(len);
 	mm_lock_read(mm);
 	tlb_gather_init(&tlb, mm);
+	ck_pr_inc_32(&mm->zapping);	/* ck: locked inc, full barrier: before our zaps */
 	mt_for_each(&mm->mt, v, addr, end - 1, rng) {
 		uint64_t s = v->start > addr ? v->start : addr;
 		uint64_t e = v->end < end ? v->end : end;
@@ -285,7 +289,15 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 			pt_zap(mm, s, e, &tlb);
 		covered += e - s;
 	}
+	/* Another DONTNEED may have cleared PTEs of our range that we then
+	 * found empty, and not flushed them yet: flush the whole range, so
+	 * that no CPU can reach a dropped page once we return (Linux's
+	 * mm_tlb_flush_nested). Its increment came before its clears, which
+	 * came before our reads of them under the same table locks. */
+	if (ck_pr_load_32(&mm->zapping) > 1)
+		tlb_add_range(&tlb, addr, end);
 	tlb_finish(&tlb);
+	ck_pr_dec_32(&mm->zapping);	/* ck: locked dec, full barrier: after our flush */
 	mm_unlock_read(mm);
 	return covered == end - addr ? 0 : -ENOMEM;
 }

@@ -9,6 +9,12 @@
  *   write-protected, flush not yet done) copies a page that another CPU
  *   still writes through a stale writable TLB entry: that write is lost.
  * mremap_prealloc_race: the same as the first, for mremap's move.
+ * dontneed_nested_flush (helper-18's review of bb08855, 2026-12-03): with
+ *   MADV_DONTNEED under the read lock, DONTNEED B of a page that DONTNEED A
+ *   already cleared but not yet flushed gathered nothing and returned; B's
+ *   caller then wrote a fresh page while CPU C still read the old frame
+ *   through its TLB. Fix: mm->zapping, B flushes its range when another
+ *   DONTNEED is between its zap and its flush (Linux's mm_tlb_flush_nested).
  *
  * Fix: fork keeps every parent vma write-locked (seq odd) from before the
  * scan until after the flush, and scans under the table locks; mremap
@@ -214,6 +220,103 @@ KTEST(mremap_prealloc_race)
 	host_cpu_idle_begin();
 	pthread_join(t, NULL);
 	host_cpu_idle_end();
+	mm_destroy(pm);
+}
+
+/* dontneed_nested_flush: A is held (the test holds the PTE lock of the
+ * table after X's) between clearing X and its flush; B drops X again,
+ * writes it; then C, whose TLB cached X, must read B's value. */
+#define DN_BASE 0x100000000ull			/* 2 MiB aligned */
+#define DN_X (DN_BASE + (2ull << 20) - PG)	/* last page of the first table */
+#define DN_Y (DN_BASE + (2ull << 20))		/* first page of the second */
+static int dn_primed, dn_go, dn_c = -1, dn_a_done, dn_b_done, dn_b_ret = -1;	/* (A) */
+
+static void *dn_cpu_c(void *arg)
+{
+	(void)arg;
+	host_cpu_start();
+	KT_CHECK(mmh_read(pm, DN_X) == 0x11, "C primes its TLB");
+	ck_pr_store_int(&dn_primed, 1);
+	while (!ck_pr_load_int(&dn_go))
+		host_cpu_poll();	/* serves the shootdowns sent to it */
+	ck_pr_store_int(&dn_c, mmh_read(pm, DN_X));
+	host_cpu_stop();
+	return NULL;
+}
+
+static void *dn_drop_a(void *arg)
+{
+	(void)arg;
+	host_cpu_start();
+	KT_CHECK(mm_madvise(pm, DN_X, 2 * PG, MADV_DONTNEED) == 0, "A");
+	ck_pr_store_int(&dn_a_done, 1);
+	host_cpu_stop();
+	return NULL;
+}
+
+static void *dn_drop_b(void *arg)
+{
+	(void)arg;
+	host_cpu_start();
+	ck_pr_store_int(&dn_b_ret, mm_madvise(pm, DN_X, PG, MADV_DONTNEED));
+	KT_CHECK(mmh_write(pm, DN_X, 0x22) == 0, "B writes X");
+	ck_pr_store_int(&dn_b_done, 1);
+	host_cpu_stop();
+	return NULL;
+}
+
+static pte_t dn_pte(uint64_t va)
+{
+	struct page *ptp;
+	pte_t *p = pt_walk(&pm->pmap, va, &ptp);
+
+	return p ? pte_load(p) : 0;
+}
+
+KTEST(dontneed_nested_flush)
+{
+	pthread_t a, b, c;
+	struct page *ptp2;
+	bool held = true;
+	uint64_t o;
+
+	mmh_init(4);
+	pm = mm_create();
+	KT_REQUIRE(mm_mmap(pm, DN_BASE, 4ull << 20, RW, PA | MAP_FIXED, &o) == 0, "mmap");
+	KT_REQUIRE(mmh_write(pm, DN_X, 0x11) == 0 && mmh_write(pm, DN_Y, 0x33) == 0, "fill");
+	KT_REQUIRE(pt_walk(&pm->pmap, DN_Y, &ptp2), "table 2");
+	pthread_create(&c, NULL, dn_cpu_c, NULL);
+	while (!ck_pr_load_int(&dn_primed))
+		host_cpu_poll();
+	pt_lock(ptp2);		/* A stops here, X cleared and not flushed */
+	pthread_create(&a, NULL, dn_drop_a, NULL);
+	while (dn_pte(DN_X) != 0)
+		host_cpu_poll();
+	pthread_create(&b, NULL, dn_drop_b, NULL);
+	for (int i = 0; i < 20000 && !ck_pr_load_int(&dn_b_done); i++) {
+		host_cpu_poll();	/* B's flush may target this CPU */
+		usleep(10);
+	}
+	if (!ck_pr_load_int(&dn_b_done)) {	/* B waits for A: no race to test */
+		pt_unlock(ptp2);
+		held = false;
+		while (!ck_pr_load_int(&dn_b_done))
+			host_cpu_poll();
+	}
+	printf("# B returned while A was %s\n", held ? "held before its flush" : "released");
+	ck_pr_store_int(&dn_go, 1);
+	while (ck_pr_load_int(&dn_c) < 0)
+		host_cpu_poll();
+	if (held)
+		pt_unlock(ptp2);
+	host_cpu_idle_begin();
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	pthread_join(c, NULL);
+	host_cpu_idle_end();
+	KT_CHECK(dn_b_ret == 0 && dn_a_done, "both DONTNEEDs succeeded");
+	KT_CHECK(dn_c == 0x22, "C read X after B's DONTNEED and write: %#x, want 0x22 (a stale "
+		 "TLB entry to the frame A dropped)", dn_c);
 	mm_destroy(pm);
 }
 
