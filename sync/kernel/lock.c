@@ -34,6 +34,7 @@ void mutex_unlock(struct mutex *m)
 void rwsem_init(struct rwsem *r, const char *name)
 {
 	r->count = 0;
+	r->wwait = 0;
 	r->writer = NULL;
 	waitq_init(&r->wq, name);
 	r->name = name;
@@ -44,13 +45,23 @@ void rwsem_destroy(struct rwsem *r)
 	KASSERT(r->count == 0, "rwsem_destroy: %s still held", r->name);
 }
 
+/* down_read_trylock: fails while a writer holds r or waits for it. A
+ * writer that arrives after our check finds count > 0 and waits for us;
+ * one that arrived before made wwait visible (its locked increment) before
+ * reading count, so one of us sees the other (both sides are full fences:
+ * the writer's increment and our CAS). */
 bool down_read_trylock(struct rwsem *r)
 {
 	int c = ck_pr_load_int(&r->count);
 
-	while (c >= 0)
-		if (ck_pr_cas_int_value(&r->count, c, c + 1, &c))
-			return true;
+	while (c >= 0 && !ck_pr_load_int(&r->wwait)) {
+		if (ck_pr_cas_int_value(&r->count, c, c + 1, &c)) {
+			if (!ck_pr_load_int(&r->wwait))
+				return true;
+			up_read(r);	/* a writer came in between: let it go first */
+			return false;
+		}
+	}
 	return false;
 }
 
@@ -58,7 +69,8 @@ void down_read(struct rwsem *r)
 {
 	KASSERT(!rwsem_write_held(r), "down_read: %s held for write by caller", r->name);
 	while (!down_read_trylock(r))
-		wait_event(&r->wq, ck_pr_load_int(&r->count) >= 0);
+		wait_event(&r->wq, ck_pr_load_int(&r->count) >= 0 &&
+				   !ck_pr_load_int(&r->wwait));
 }
 
 void up_read(struct rwsem *r)
@@ -79,8 +91,13 @@ bool down_write_trylock(struct rwsem *r)
 void down_write(struct rwsem *r)
 {
 	KASSERT(!rwsem_write_held(r), "down_write: recursion on %s", r->name);
+	if (down_write_trylock(r))
+		return;
+	ck_pr_inc_int(&r->wwait);	/* ck: locked inc, full barrier: before count */
 	while (!down_write_trylock(r))
 		wait_event(&r->wq, ck_pr_load_int(&r->count) == 0);
+	if (ck_pr_faa_int(&r->wwait, -1) == 1)
+		waitq_wake_all(&r->wq);	/* readers wait for wwait == 0 too */
 }
 
 void up_write(struct rwsem *r)

@@ -6,11 +6,13 @@
  * running thread may barge; every unlock wakes one waiter, so none is lost).
  * struct rwsem: count > 0 readers, -1 one writer, 0 free; readers and
  * writers sleep on one queue and all are woken when it may have become
- * free. Readers can starve a writer under a constant read load; the mm slow
- * paths that use it hold it briefly.
+ * free. Writers are preferred: while one waits (wwait > 0) no new reader
+ * gets in, so overlapping readers (MADV_DONTNEED holds it for reading
+ * through a whole zap and flush) cannot starve mmap/munmap. Writers may
+ * still barge each other (no queue order).
  *
- * Fields: mutex.owner (A); rwsem.count (A); rwsem.writer (A) written by the
- * writer only; name (C).
+ * Fields: mutex.owner (A); rwsem.count (A); rwsem.wwait (A) writers in
+ * down_write; rwsem.writer (A) written by the writer only; name (C).
  */
 #ifndef KESTREL_KERNEL_LOCK_BACKEND_H
 #define KESTREL_KERNEL_LOCK_BACKEND_H
@@ -26,6 +28,7 @@ struct mutex {
 
 struct rwsem {
 	int count;
+	int wwait;
 	void *writer;
 	struct waitq wq;
 	const char *name;
