@@ -81,6 +81,7 @@ struct fault_state {
 	bool locked;		/* mm->lock held for reading */
 	bool in_rcu;
 	bool ptl_held;
+	bool cached;		/* the vma came from this CPU's vcache */
 	struct vma *vma;
 	unsigned seq;		/* vma->seq when the snapshot was taken */
 	uint32_t prot, flags;	/* snapshot of the vma */
@@ -333,7 +334,7 @@ static struct vma *fault_find(struct fault_state *fs)
 	struct vma *v = vcache_lookup(fs->mm, fs->va, &fs->seq);
 
 	if (v) {
-		FSTAT_INC(cached);
+		fs->cached = true;
 		return v;
 	}
 	v = mt_find(&fs->mm->mt, fs->va, NULL);
@@ -416,6 +417,8 @@ int fault_handle(struct mm *mm, uint64_t va, unsigned access)
 		if (r == FAULT_DONE || r == FAULT_OOM) {
 			if (r == FAULT_DONE)
 				FSTAT_INC(fast);
+			if (r == FAULT_DONE && fs.cached)
+				FSTAT_INC(cached);
 			return fault_errno(r);
 		}
 		FSTAT_INC(fallbacks);

@@ -155,8 +155,10 @@ static unsigned mt_reserve_height(const struct maple_tree *mt, unsigned nstores)
 
 /* mt_reserve: set aside nodes for nstores more stores, each at the worst
  * case for the tallest the tree can get meanwhile; a reservation already
- * open is sized together with them. 0, or -ENOMEM with the reservation as
- * it was. Writer lock held. */
+ * open is sized together with them. Recycled nodes whose grace period is
+ * over are taken first. 0, or -ENOMEM with no transaction opened and
+ * nothing allocated (recycled nodes taken stay reserved, and the next store
+ * or mt_reserve_release uses them). Writer lock held. */
 int mt_reserve(struct maple_tree *mt, unsigned nstores)
 {
 	unsigned long need = 0, got = 0;

@@ -84,8 +84,9 @@
  * or, when nodes split or merge, the nodes of the changed levels; it
  * retires as many. Retired nodes go to call_rcu in batches of at least 16;
  * when its grace period ends, a batch is not freed but handed back to the
- * tree (mt_recycle.c), and later stores take their nodes from it before
- * calling env_alloc. In steady state a store therefore allocates and frees
+ * tree (mt_recycle.c), and later stores and mt_reserve take their nodes from
+ * it before calling env_alloc (mt_reserve once did not, and a tree used only
+ * through reservations kept every node it ever retired). In steady state a store therefore allocates and frees
  * nothing; the tree keeps at most what it retired during one grace period,
  * plus up to 15 retired nodes not yet submitted (mt_shrink and mt_destroy
  * give them back). A lookup allocates nothing and writes nothing shared.
