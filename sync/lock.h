@@ -19,7 +19,7 @@
  * Host backend: a pthread mutex; an rwsem with FIFO handoff, so that a
  * waiter is never overtaken by a thread that releases and re-acquires
  * (sync/host/lock_backend.h). Kernel backend: wait-queue based; its rwsem
- * prefers readers and has no handoff yet (sync/kernel/lock_backend.h).
+ * prefers writers but has no queue order (sync/kernel/lock_backend.h).
  */
 #ifndef KESTREL_SYNC_LOCK_H
 #define KESTREL_SYNC_LOCK_H

@@ -28,7 +28,7 @@
  *
  * Semantics shared with the kernel backend (sync/kernel/lock_backend.h):
  * exclusion, rwsem_write_held() exact for the caller, trylocks never sleep.
- * Differences (the kernel's rwsem has no queue order and prefers readers):
+ * Differences (the kernel's rwsem has no queue order and prefers writers):
  * here the trylocks fail while a waiter is queued, and a read lock is not
  * recursive: taking it twice in one thread deadlocks once a writer queues
  * in between (Linux forbids it for the same reason).
