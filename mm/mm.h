@@ -115,10 +115,14 @@ struct vma {
 	uint64_t pgoff;		/* (M,S) object page of start */
 	seqcount_t seq;
 	struct mm *mm;		/* (C) */
-	uint32_t ref;		/* (A) */
+	/* Second cache line: nothing a fault reads. */
 	struct vma *retire_next;	/* (M) list of vmas being removed */
 	struct rcu_head rcu;	/* deferred free */
+	uint32_t ref;		/* (A) off the fault's line: a CPU whose vcache
+				 * alternates between vmas writes it per fault */
 };
+_Static_assert(offsetof(struct vma, ref) >= CACHELINE && sizeof(struct vma) <= 2 * CACHELINE,
+	       "vma->ref must not share the line of seq, start and end");
 
 /*
  * Layout: what every fault reads (pmap, rss) comes first and shares no
