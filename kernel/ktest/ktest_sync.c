@@ -172,14 +172,17 @@ KTEST(mutex_rwsem_exclusion)
 
 /* rwsem_writer_preferred: readers on every CPU but 0 hand the read lock to
  * each other so that it is never free (a reader leaves only once another
- * holds it, or after RW_PATIENCE_NS); once the writer on CPU 0 waits, no
- * new reader may get in: at most one per CPU that was already past its
- * check (counted both ways: the acquisition and the flag may be seen in
- * either order). Without writer preference readers kept entering for
- * ~0.6 s (hundreds of late reads) while the writer waited (MADV_DONTNEED
- * takes mm->lock for reading through a zap and its flush). */
+ * holds it, or after RW_PATIENCE_NS); once the writer on CPU 0 has declared
+ * itself (the backend's wwait), no new reader may get in: at most one per
+ * CPU that was already past its check. MADV_DONTNEED takes mm->lock for
+ * reading through a zap and its flush, so readers overlap. Before writer
+ * preference, counted from a flag the writer set just before down_write,
+ * 8,562 (-smp 4) and 2,021,443 (-smp 8) readers got in while it waited;
+ * counting from that flag also caught readers entering between the flag
+ * and the writer's declaration (21 at -smp 8 in CI), hence wwait. With
+ * the preference disabled in down_read: 1,651,955 and 2,132,892. */
 enum { RW_BUDGET_NS = 2000000000, RW_PATIENCE_NS = 20000000 };
-static int rw_holders, rw_writer_waits, rw_writer_in, rw_late_reads;	/* (A) */
+static int rw_holders, rw_writer_in, rw_late_reads;	/* (A) */
 static uint64_t rw_t0, rw_wait_ns;
 
 static bool rw_over(void)
@@ -193,7 +196,7 @@ static void rw_reader_hold(void)
 	uint64_t t = time_ns();
 
 	down_read(&test_rwsem);
-	if (ck_pr_load_int(&rw_writer_waits) && !ck_pr_load_int(&rw_writer_in))
+	if (ck_pr_load_int(&test_rwsem.wwait))
 		ck_pr_inc_int(&rw_late_reads);
 	ck_pr_inc_int(&rw_holders);
 	while (ck_pr_load_int(&rw_holders) < 2 && time_ns() - t < RW_PATIENCE_NS && !rw_over())
@@ -216,8 +219,6 @@ static void rw_worker(void *arg)
 	while (ck_pr_load_int(&rw_holders) < 2 && !rw_over())
 		sched_yield();	/* the readers are overlapping */
 	t = time_ns();
-	ck_pr_store_int(&rw_writer_waits, 1);
-	ck_pr_fence_memory();	/* the flag before our wait: late reads are after it */
 	down_write(&test_rwsem);
 	rw_wait_ns = time_ns() - t;
 	ck_pr_store_int(&rw_writer_in, 1);
@@ -233,13 +234,13 @@ KTEST(rwsem_writer_preferred)
 		return;
 	}
 	rwsem_init(&test_rwsem, "ktest_rwsem_wp");
-	rw_holders = rw_writer_waits = rw_writer_in = rw_late_reads = 0;
+	rw_holders = rw_writer_in = rw_late_reads = 0;
 	rw_t0 = time_ns();
 	ktest_on_each_cpu(rw_worker, args);
 	printk("# rwsem: the writer waited %llu us beside %u overlapping readers; %d read "
 	       "acquisitions meanwhile\n", (unsigned long long)(rw_wait_ns / 1000), ncpus - 1,
 	       rw_late_reads);
-	KT_CHECK(rw_late_reads <= 2 * (int)(ncpus - 1), "%d readers entered while the writer "
+	KT_CHECK(rw_late_reads <= (int)(ncpus - 1), "%d readers entered while the writer "
 		 "waited %llu ms", rw_late_reads, (unsigned long long)(rw_wait_ns / 1000000));
 	rwsem_destroy(&test_rwsem);
 }
