@@ -86,8 +86,8 @@
  * when its grace period ends, a batch is not freed but handed back to the
  * tree (mt_recycle.c), and later stores and mt_reserve take their nodes from
  * it before calling env_alloc (mt_reserve once did not, and a tree used only
- * through reservations kept every node it ever retired). In steady state a store therefore allocates and frees
- * nothing; the tree keeps at most what it retired during one grace period,
+ * through reservations kept every node it ever retired). In steady state a
+ * store therefore allocates and frees nothing; the tree keeps at most what it retired during one grace period,
  * plus up to 15 retired nodes not yet submitted (mt_shrink and mt_destroy
  * give them back). A lookup allocates nothing and writes nothing shared.
  *
