@@ -87,9 +87,9 @@
  * tree (mt_recycle.c), and later stores and mt_reserve take their nodes from
  * it before calling env_alloc (mt_reserve once did not, and a tree used only
  * through reservations kept every node it ever retired). In steady state a
- * store therefore allocates and frees nothing; the tree keeps at most what it retired during one grace period,
- * plus up to 15 retired nodes not yet submitted (mt_shrink and mt_destroy
- * give them back). A lookup allocates nothing and writes nothing shared.
+ * store therefore allocates and frees nothing; the tree keeps at most what
+ * it retired during one grace period, plus up to 15 retired nodes not yet
+ * submitted (mt_shrink and mt_destroy give them back). A lookup allocates nothing and writes nothing shared.
  *
  * SYNCHRONIZATION TABLE ("yes": may run concurrently on one tree)
  *
