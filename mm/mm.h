@@ -106,6 +106,10 @@ struct vm_object {
  * and re-check it under the page-table lock before installing a PTE.
  * ref: the tree's reference (dropped a grace period after removal) plus one
  * per CPU whose fault cache (mm->vcache) points at it; the last put frees.
+ * readers: holders of the vma's read lock (vma_read_trylock, mm/vma.h):
+ * MADV_DONTNEED of a range inside this one vma, without mm->lock. Every
+ * writer's vma_write_begin waits for it to drop to zero (Linux's per-VMA
+ * lock, vma_start_read/vma_start_write).
  */
 struct vma {
 	uint64_t start, end;	/* (M,S) */
@@ -120,6 +124,8 @@ struct vma {
 	struct rcu_head rcu;	/* deferred free */
 	uint32_t ref;		/* (A) off the fault's line: a CPU whose vcache
 				 * alternates between vmas writes it per fault */
+	uint32_t readers;	/* (A) vma read lock holders; off the fault's
+				 * line too */
 };
 _Static_assert(offsetof(struct vma, ref) >= CACHELINE && sizeof(struct vma) <= 2 * CACHELINE,
 	       "vma->ref must not share the line of seq, start and end");
@@ -198,5 +204,12 @@ void fault_set_force_locked(bool on);
 bool fault_force_locked(void);
 void fault_stats_read(struct fault_stats *out);
 void fault_stats_reset(void);
+
+/* MADV_DONTNEED calls by the lock they held (mm/mmap.c). */
+struct madvise_stats {
+	uint64_t vma_locked;	/* the range's one vma, read-locked */
+	uint64_t mm_locked;	/* mm->lock for reading */
+};
+void madvise_stats_read(struct madvise_stats *out);
 
 #endif

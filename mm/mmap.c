@@ -247,15 +247,13 @@ static bool madvise_hint(int advice)
 	return (advice >= 0 && advice <= 3) || advice == 8 || (advice >= 10 && advice <= 21);
 }
 
-/* mm_madvise: MADV_DONTNEED drops the pages of [addr, addr + len): private
- * memory reads back as zeros, shared memory keeps its object's contents;
- * the hints above only check the range. 0, -EINVAL (unknown advice,
- * unaligned or wrapping range), or -ENOMEM if part of the range was
- * unmapped (the mapped parts are still dropped, as Linux).
+/* madvise_zap: drop the pages of [addr, end) in every vma it meets (one:
+ * the vma that covers all of it, or NULL to look them up); the bytes the
+ * vmas covered. We enter with the vmas held still (mm->lock for reading, or
+ * one's read lock), and return with them still held.
  *
- * As in Linux, mm->lock is held only for reading: the vmas do not change,
- * and only PTEs are cleared, each under its table lock. So the vmas' seqs
- * stay even (two DONTNEEDs may run at once, and a seq has one writer), and
+ * Only PTEs change, each under its table lock, so the vmas' seqs stay
+ * alone (two DONTNEEDs may run at once, and a seq has one writer), and
  * faults race with the zap instead of backing out: a fault that read a PTE
  * before the zap cleared it finds it changed under the table lock and
  * retries (fault_install); one that read it empty installs a fresh page,
@@ -264,30 +262,26 @@ static bool madvise_hint(int advice)
  * DONTNEEDs of one range: mm->zapping makes the second flush what the
  * first cleared (found in review: it returned before the first's flush,
  * and a CPU still reached the dropped page through its TLB). */
-int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
+static uint64_t madvise_zap(struct mm *mm, uint64_t addr, uint64_t end, struct vma *one)
 {
 	struct tlb_gather tlb;
 	struct mt_range rng;
 	struct vma *v;
-	uint64_t end, covered = 0;
+	uint64_t covered = 0;
 
-	if ((advice != MADV_DONTNEED && !madvise_hint(advice)) || (addr & ~PAGE_MASK))
-		return -EINVAL;
-	if ((len && !page_align_up(len)) || addr + page_align_up(len) < addr)
-		return -EINVAL;
-	if (!len)
-		return 0;
-	end = addr + page_align_up(len);
-	mm_lock_read(mm);
 	tlb_gather_init(&tlb, mm);
 	ck_pr_inc_32(&mm->zapping);	/* ck: locked inc, full barrier: before our zaps */
-	mt_for_each(&mm->mt, v, addr, end - 1, rng) {
-		uint64_t s = v->start > addr ? v->start : addr;
-		uint64_t e = v->end < end ? v->end : end;
+	if (one) {
+		pt_zap(mm, addr, end, &tlb);
+		covered = end - addr;
+	} else {
+		mt_for_each(&mm->mt, v, addr, end - 1, rng) {
+			uint64_t s = v->start > addr ? v->start : addr;
+			uint64_t e = v->end < end ? v->end : end;
 
-		if (advice == MADV_DONTNEED)
 			pt_zap(mm, s, e, &tlb);
-		covered += e - s;
+			covered += e - s;
+		}
 	}
 	/* Another DONTNEED may have cleared PTEs of our range that we then
 	 * found empty, and not flushed them yet: flush the whole range, so
@@ -298,7 +292,74 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 		tlb_add_range(&tlb, addr, end);
 	tlb_finish(&tlb);
 	ck_pr_dec_32(&mm->zapping);	/* ck: locked dec, full barrier: after our flush */
-	mm_unlock_read(mm);
+	return covered;
+}
+
+static struct madvise_stats mstats;	/* (A) */
+
+void madvise_stats_read(struct madvise_stats *out)
+{
+	out->vma_locked = ck_pr_load_64(&mstats.vma_locked);
+	out->mm_locked = ck_pr_load_64(&mstats.mm_locked);
+}
+
+/* madvise_vma_lock: the vma covering all of [addr, end), read-locked
+ * (vma_read_trylock), or NULL: the range spans vmas or holes, or a writer
+ * is changing the vma (the caller then takes mm->lock, as Linux's
+ * lock_vma_under_rcu falls back to mmap_lock). */
+static struct vma *madvise_vma_lock(struct mm *mm, uint64_t addr, uint64_t end)
+{
+	struct vma *v;
+	unsigned seq;
+
+	rcu_read_lock();
+	v = mt_find(&mm->mt, addr, NULL);
+	if (v && (!seq_read_try_begin(&v->seq, &seq) || v->start > addr || v->end < end ||
+		  !vma_read_trylock(v, seq)))
+		v = NULL;
+	rcu_read_unlock();	/* a read-locked vma stays in the tree */
+	return v;
+}
+
+/* mm_madvise: MADV_DONTNEED drops the pages of [addr, addr + len): private
+ * memory reads back as zeros, shared memory keeps its object's contents;
+ * the hints above only check the range. 0, -EINVAL (unknown advice,
+ * unaligned or wrapping range), or -ENOMEM if part of the range was
+ * unmapped (the mapped parts are still dropped, as Linux).
+ *
+ * A range inside one vma takes only that vma's read lock (Linux 6.16's
+ * per-VMA lock for MADV_DONTNEED): mmap/munmap elsewhere in the mm go on,
+ * and only a writer of this vma waits. Any other range holds mm->lock for
+ * reading, as Linux did before. */
+int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
+{
+	struct vma *one;
+	uint64_t end, covered;
+
+	if ((advice != MADV_DONTNEED && !madvise_hint(advice)) || (addr & ~PAGE_MASK))
+		return -EINVAL;
+	if ((len && !page_align_up(len)) || addr + page_align_up(len) < addr)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	end = addr + page_align_up(len);
+	if (advice != MADV_DONTNEED) {
+		mm_lock_read(mm);
+		covered = mm_range_mapped(mm, addr, end);
+		mm_unlock_read(mm);
+		return covered == end - addr ? 0 : -ENOMEM;
+	}
+	one = madvise_vma_lock(mm, addr, end);
+	if (one) {
+		covered = madvise_zap(mm, addr, end, one);
+		vma_read_unlock(one);
+		ck_pr_inc_64(&mstats.vma_locked);
+	} else {
+		mm_lock_read(mm);
+		covered = madvise_zap(mm, addr, end, NULL);
+		mm_unlock_read(mm);
+		ck_pr_inc_64(&mstats.mm_locked);
+	}
 	return covered == end - addr ? 0 : -ENOMEM;
 }
 

@@ -159,14 +159,16 @@ static void pt_zap_leaf(struct page *ptp, pte_t *pte, uint64_t va, unsigned n, v
 /* pt_zap: clear every PTE in [start, end); RSS and map counts drop now,
  * frames are freed by the gather after the flush. We enter with mm->lock
  * held for writing and the vmas' seqs odd (munmap and friends), or for
- * reading (MADV_DONTNEED): clearing PTEs under their table locks frees no
- * table and changes no vma, and a racing fault re-checks its PTE under the
- * same lock (mm/mmap.c, mm_madvise). */
+ * reading, or with the read lock of the vma covering the range
+ * (MADV_DONTNEED): clearing PTEs under their table locks frees no table
+ * and changes no vma, and a racing fault re-checks its PTE under the same
+ * lock (mm/mmap.c, madvise_zap). */
 void pt_zap(struct mm *mm, uint64_t start, uint64_t end, struct tlb_gather *tlb)
 {
 	struct pt_zap_arg a = { mm, tlb };
 
-	mm_assert_locked(mm, "pt_zap");
+	KASSERT(rwsem_held(&mm->lock) || vma_read_held(mm, start, end),
+		"pt_zap: neither mm->lock nor a vma read lock held");
 	pt_for_each_leaf(&mm->pmap, start, end, pt_zap_leaf, &a);
 }
 

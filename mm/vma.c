@@ -118,6 +118,33 @@ void vma_insert(struct mm *mm, struct vma *v)
 	mm->total_vm += vma_pages(v);
 }
 
+/* vma_wait_readers: spin until v's read lock holders are gone. We enter
+ * from vma_write_begin (v's seq odd, so no new holder gets in; mm->lock
+ * held for writing). A holder never waits for mm->lock, only for table
+ * locks and shootdown acknowledgements, which pmap_cpu_relax serves, so
+ * the wait ends. */
+void vma_wait_readers(struct vma *v)
+{
+	KASSERT(seq_raw(&v->seq) & 1, "vma_wait_readers: vma not write-locked");
+	while (ck_pr_load_32(&v->readers))
+		pmap_cpu_relax();
+	ck_pr_fence_acquire();	/* their PTE changes before our reads */
+}
+
+/* vma_read_held: some thread holds the read lock of a vma covering all of
+ * [start, end) (not necessarily the caller: for assertions only). */
+bool vma_read_held(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct vma *v;
+	bool held;
+
+	rcu_read_lock();
+	v = mt_find(&mm->mt, start, NULL);
+	held = v && v->start <= start && end <= v->end && ck_pr_load_32(&v->readers);
+	rcu_read_unlock();
+	return held;
+}
+
 static void vma_free_rcu(struct rcu_head *head)
 {
 	vma_put(container_of(head, struct vma, rcu));

@@ -34,21 +34,55 @@ static inline uint64_t vma_pages(const struct vma *v)
 	return (v->end - v->start) >> PAGE_SHIFT;
 }
 
-/* vma_write_begin/end: bracket changes of a vma's fields or PTEs. */
+void vma_wait_readers(struct vma *v);
+
+/* vma_write_begin/end: bracket changes of a vma's fields or PTEs. We enter
+ * with mm->lock held for writing; we return once no vma read lock holder
+ * is left (the count is odd, so no new one gets in). */
 static inline void vma_write_begin(struct vma *v)
 {
 	seq_write_begin(&v->seq);
 	/* Full fence: the odd count must be visible before we read any table
-	 * entry; else (store->load reordering) we could see a level empty, a
-	 * fault could then CAS a new table there, lock it and still read the
-	 * old count (mm/fault.c, "why it is safe"). */
+	 * entry or the readers count; else (store->load reordering) we could
+	 * see a level empty, a fault could then CAS a new table there, lock it
+	 * and still read the old count (mm/fault.c, "why it is safe"), or we
+	 * could read no readers while one reads the old count
+	 * (vma_read_trylock). */
 	ck_pr_fence_memory();
+	if (unlikely(ck_pr_load_32(&v->readers)))
+		vma_wait_readers(v);
 }
 
 static inline void vma_write_end(struct vma *v)
 {
 	seq_write_end(&v->seq);
 }
+
+/* vma_read_unlock: drop the read lock of vma_read_trylock. */
+static inline void vma_read_unlock(struct vma *v)
+{
+	ck_pr_fence_release();	/* our PTE changes before a writer sees zero */
+	ck_pr_dec_32(&v->readers);
+}
+
+/* vma_read_trylock: the vma read lock, which excludes v's writers (their
+ * vma_write_begin waits for it) and nothing else. We enter inside
+ * rcu_read_lock, with v found in the tree and seq read even from it; on
+ * success v stays in the tree, unchanged, until vma_read_unlock, even
+ * after rcu_read_unlock. Fails if a writer began since seq was read. */
+static inline bool vma_read_trylock(struct vma *v, unsigned seq)
+{
+	ck_pr_inc_32(&v->readers);
+	/* Full fence: the count before the re-read of seq; pairs with the
+	 * one in vma_write_begin (one of the two sees the other). */
+	ck_pr_fence_memory();
+	if (likely(!seq_read_retry(&v->seq, seq)))
+		return true;
+	vma_read_unlock(v);
+	return false;
+}
+
+bool vma_read_held(struct mm *mm, uint64_t start, uint64_t end);
 
 /* mm_assert_writer: the lock contract of every function in this file. */
 #define mm_assert_writer(mm, fn) \

@@ -16,6 +16,10 @@
  *   through its TLB. Fix: mm->zapping, B flushes its range when another
  *   DONTNEED is between its zap and its flush (Linux's mm_tlb_flush_nested).
  *
+ * dontneed_vma_lock (2026-12-03): a DONTNEED inside one vma no longer
+ *   waits for mm->lock (the vma's read lock), and a writer of the vma
+ *   waits for it.
+ *
  * Fix: fork keeps every parent vma write-locked (seq odd) from before the
  * scan until after the flush, and scans under the table locks; mremap
  * preallocates destination tables for the whole moved range.
@@ -317,6 +321,82 @@ KTEST(dontneed_nested_flush)
 	KT_CHECK(dn_b_ret == 0 && dn_a_done, "both DONTNEEDs succeeded");
 	KT_CHECK(dn_c == 0x22, "C read X after B's DONTNEED and write: %#x, want 0x22 (a stale "
 		 "TLB entry to the frame A dropped)", dn_c);
+	mm_destroy(pm);
+}
+
+/* dontneed_vma_lock: a DONTNEED inside one vma holds only that vma's read
+ * lock: it completes while another thread holds mm->lock for writing; and
+ * a writer of that vma (mprotect) waits until the read lock is dropped. */
+#define VL_BASE 0x200000000ull
+static int vl_done, vl_ret = -1;	/* (A) */
+
+static void *vl_dontneed(void *arg)
+{
+	(void)arg;
+	host_cpu_start();
+	ck_pr_store_int(&vl_ret, mm_madvise(pm, VL_BASE + PG, 2 * PG, MADV_DONTNEED));
+	ck_pr_store_int(&vl_done, 1);
+	host_cpu_stop();
+	return NULL;
+}
+
+static void *vl_mprotect(void *arg)
+{
+	(void)arg;
+	host_cpu_start();
+	ck_pr_store_int(&vl_ret, mm_mprotect(pm, VL_BASE, PG, PROT_READ));
+	ck_pr_store_int(&vl_done, 1);
+	host_cpu_stop();
+	return NULL;
+}
+
+/* vl_wait: poll (serving shootdowns) until vl_done or about ms ms. */
+static bool vl_wait(int ms)
+{
+	for (int i = 0; i < ms * 10 && !ck_pr_load_int(&vl_done); i++) {
+		host_cpu_poll();
+		usleep(100);
+	}
+	return ck_pr_load_int(&vl_done);
+}
+
+KTEST(dontneed_vma_lock)
+{
+	struct madvise_stats m0, m1;
+	struct vma *v;
+	pthread_t t;
+	unsigned seq;
+	uint64_t o;
+	bool got;
+
+	mmh_init(4);
+	pm = mm_create();
+	KT_REQUIRE(mm_mmap(pm, VL_BASE, 4 * PG, RW, PA | MAP_FIXED, &o) == 0, "mmap");
+	KT_REQUIRE(mmh_write(pm, VL_BASE + PG, 0x44) == 0, "fill");
+	madvise_stats_read(&m0);
+	mm_lock_write(pm);	/* an mmap elsewhere in the mm, say */
+	vl_done = 0;
+	pthread_create(&t, NULL, vl_dontneed, NULL);
+	KT_CHECK(vl_wait(5000), "DONTNEED returned while mm->lock was held for writing");
+	mm_unlock_write(pm);
+	vl_wait(60000);		/* its flush may target this CPU */
+	pthread_join(t, NULL);
+	madvise_stats_read(&m1);
+	KT_CHECK(vl_ret == 0 && mmh_read(pm, VL_BASE + PG) == 0, "the page was dropped");
+	KT_CHECK(m1.vma_locked == m0.vma_locked + 1, "it took the vma read lock");
+
+	rcu_read_lock();
+	v = mt_find(&pm->mt, VL_BASE, NULL);
+	got = v && seq_read_try_begin(&v->seq, &seq) && vma_read_trylock(v, seq);
+	rcu_read_unlock();
+	KT_REQUIRE(got, "read-lock the vma");
+	vl_done = 0;
+	pthread_create(&t, NULL, vl_mprotect, NULL);
+	KT_CHECK(!vl_wait(200), "mprotect of the vma waits for its read lock");
+	vma_read_unlock(v);
+	KT_CHECK(vl_wait(5000) && vl_ret == 0, "and completes once it is dropped");
+	pthread_join(t, NULL);
+	KT_CHECK(mmh_write(pm, VL_BASE, 1) != 0, "the new protection holds");
 	mm_destroy(pm);
 }
 
