@@ -78,8 +78,12 @@ void mm_lock_write(struct mm *mm)
 	pmap_cpu_sleep_end();
 }
 
+/* mm_unlock_write: end the write section: every vma it created or changed
+ * (vma->lseq == wseq) may be read-locked again from here on. */
 void mm_unlock_write(struct mm *mm)
 {
+	ck_pr_fence_release();	/* the section's changes and flushes before the bump */
+	ck_pr_store_32(&mm->wseq, mm->wseq + 1);
 	up_write(&mm->lock);
 }
 

@@ -110,6 +110,9 @@ struct vm_object {
  * MADV_DONTNEED of a range inside this one vma, without mm->lock. Every
  * writer's vma_write_begin waits for it to drop to zero (Linux's per-VMA
  * lock, vma_start_read/vma_start_write).
+ * lseq: mm->wseq while a write section that created or changed the vma
+ * runs: the read lock is refused until that section ends (mm_unlock_write
+ * bumps wseq), after its TLB flush (Linux's vm_lock_seq).
  */
 struct vma {
 	uint64_t start, end;	/* (M,S) */
@@ -126,6 +129,7 @@ struct vma {
 				 * alternates between vmas writes it per fault */
 	uint32_t readers;	/* (A) vma read lock holders; off the fault's
 				 * line too */
+	uint32_t lseq;		/* (A) == mm->wseq: write-locked (see above) */
 };
 _Static_assert(offsetof(struct vma, ref) >= CACHELINE && sizeof(struct vma) <= 2 * CACHELINE,
 	       "vma->ref must not share the line of seq, start and end");
@@ -150,6 +154,8 @@ struct mm {
 	uint64_t rlimit_as;	/* (M) bytes, MM_NO_LIMIT if none */
 	unsigned long nr_vmas;	/* (M) */
 	uint32_t zapping;	/* (A) MADV_DONTNEEDs between zap and flush */
+	uint32_t wseq;		/* (A) write sections ended (mm_unlock_write);
+				 * written by the holder, read by vma readers */
 	/* (P) per CPU, written only by that CPU inside rcu_read_lock: the vma
 	 * its last lock-free fault found, referenced (mm/fault.c, vcache_*). */
 	struct vma *vcache[NCPU_MAX] __cacheline_aligned;

@@ -314,10 +314,13 @@ static struct vma *madvise_vma_lock(struct mm *mm, uint64_t addr, uint64_t end)
 
 	rcu_read_lock();
 	v = mt_find(&mm->mt, addr, NULL);
-	if (v && (!seq_read_try_begin(&v->seq, &seq) || v->start > addr || v->end < end ||
-		  !vma_read_trylock(v, seq)))
+	if (v && (!seq_read_try_begin(&v->seq, &seq) || !vma_read_trylock(v, seq)))
 		v = NULL;
 	rcu_read_unlock();	/* a read-locked vma stays in the tree */
+	if (v && (v->start > addr || v->end < end)) {	/* stable once locked */
+		vma_read_unlock(v);
+		v = NULL;
+	}
 	return v;
 }
 

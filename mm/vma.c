@@ -93,6 +93,7 @@ void vma_init(struct vma *v, struct mm *mm, uint64_t start, uint64_t end, int pr
 	v->pgoff = pgoff;
 	v->mm = mm;
 	v->ref = 1;	/* the tree's */
+	v->lseq = mm->wseq;	/* write-locked until this write section ends */
 	seq_init(&v->seq);
 }
 
@@ -128,7 +129,6 @@ void vma_wait_readers(struct vma *v)
 	KASSERT(seq_raw(&v->seq) & 1, "vma_wait_readers: vma not write-locked");
 	while (ck_pr_load_32(&v->readers))
 		pmap_cpu_relax();
-	ck_pr_fence_acquire();	/* their PTE changes before our reads */
 }
 
 /* vma_read_held: some thread holds the read lock of a vma covering all of

@@ -38,10 +38,11 @@ void vma_wait_readers(struct vma *v);
 
 /* vma_write_begin/end: bracket changes of a vma's fields or PTEs. We enter
  * with mm->lock held for writing; we return once no vma read lock holder
- * is left (the count is odd, so no new one gets in). */
+ * is left, and none gets in until mm_unlock_write (lseq). */
 static inline void vma_write_begin(struct vma *v)
 {
 	seq_write_begin(&v->seq);
+	ck_pr_store_32(&v->lseq, ck_pr_load_32(&v->mm->wseq));
 	/* Full fence: the odd count must be visible before we read any table
 	 * entry or the readers count; else (store->load reordering) we could
 	 * see a level empty, a fault could then CAS a new table there, lock it
@@ -51,6 +52,7 @@ static inline void vma_write_begin(struct vma *v)
 	ck_pr_fence_memory();
 	if (unlikely(ck_pr_load_32(&v->readers)))
 		vma_wait_readers(v);
+	ck_pr_fence_acquire();	/* the last holder's changes before ours */
 }
 
 static inline void vma_write_end(struct vma *v)
@@ -69,15 +71,21 @@ static inline void vma_read_unlock(struct vma *v)
  * vma_write_begin waits for it) and nothing else. We enter inside
  * rcu_read_lock, with v found in the tree and seq read even from it; on
  * success v stays in the tree, unchanged, until vma_read_unlock, even
- * after rcu_read_unlock. Fails if a writer began since seq was read. */
+ * after rcu_read_unlock. Fails if a writer began since seq was read, or
+ * if the write section that created or last changed v has not ended: its
+ * TLB flush may still be due (a vma that mremap just filled with moved
+ * PTEs is in the tree before the source range is flushed). */
 static inline bool vma_read_trylock(struct vma *v, unsigned seq)
 {
 	ck_pr_inc_32(&v->readers);
-	/* Full fence: the count before the re-read of seq; pairs with the
-	 * one in vma_write_begin (one of the two sees the other). */
+	/* Full fence: the count before the re-reads of seq and lseq; pairs
+	 * with the one in vma_write_begin (one of the two sees the other). */
 	ck_pr_fence_memory();
-	if (likely(!seq_read_retry(&v->seq, seq)))
+	if (likely(!seq_read_retry(&v->seq, seq) &&
+		   ck_pr_load_32(&v->lseq) != ck_pr_load_32(&v->mm->wseq))) {
+		ck_pr_fence_acquire();	/* the ended section's changes before ours */
 		return true;
+	}
 	vma_read_unlock(v);
 	return false;
 }

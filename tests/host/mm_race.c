@@ -19,6 +19,9 @@
  * dontneed_vma_lock (2026-12-03): a DONTNEED inside one vma no longer
  *   waits for mm->lock (the vma's read lock), and a writer of the vma
  *   waits for it.
+ * dontneed_waits_for_section (helper-19's review of that change): the read
+ *   lock of a vma a write section created or changed waits for the
+ *   section's end (and its TLB flush).
  *
  * Fix: fork keeps every parent vma write-locked (seq odd) from before the
  * scan until after the flush, and scans under the table locks; mremap
@@ -398,6 +401,131 @@ KTEST(dontneed_vma_lock)
 	pthread_join(t, NULL);
 	KT_CHECK(mmh_write(pm, VL_BASE, 1) != 0, "the new protection holds");
 	mm_destroy(pm);
+}
+
+/* dontneed_waits_for_section (helper-19's review of 1330f9e): mremap and
+ * mmap(MAP_FIXED) put the new vma in the tree (seq even) before their TLB
+ * flush of the old PTEs. A DONTNEED under only the new vma's read lock then
+ * ran inside the writer's section: after mremap it freed the moved frames
+ * while a CPU still reached them through its stale source translations;
+ * after MAP_FIXED it returned while the old mapping still read back. Fix:
+ * a vma created or changed by a write section cannot be read-locked before
+ * mm_unlock_write (vma->lseq, mm->wseq; Linux's vm_lock_seq). The test
+ * holds the read lock of P, just below the destination, so that the writer
+ * parks in vma_absorb(P, new) -> vma_write_begin(P), inside the window,
+ * and a third CPU runs the DONTNEED there. */
+#define WS_OLD 0x300000000ull
+#define WS_DST 0x340000000ull
+enum ws_writer { WS_MREMAP, WS_DONTUNMAP, WS_MAP_FIXED };
+static int ws_w_done, ws_w_ret, ws_d_done, ws_d_ret;	/* (A) */
+static enum ws_writer ws_mode;	/* move S to the destination, or map over S there */
+
+static void *ws_writer(void *arg)
+{
+	uint64_t o;
+	int r;
+
+	(void)arg;
+	host_cpu_start();
+	if (ws_mode == WS_MAP_FIXED)
+		r = mm_mmap(pm, WS_DST, 4 * PG, RW, PA | MAP_FIXED, &o);
+	else
+		r = mm_mremap(pm, WS_OLD, 4 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED |
+			      (ws_mode == WS_DONTUNMAP ? MREMAP_DONTUNMAP : 0), WS_DST, &o);
+	ck_pr_store_int(&ws_w_ret, r);
+	ck_pr_store_int(&ws_w_done, 1);
+	host_cpu_stop();
+	return NULL;
+}
+
+static void *ws_dontneed(void *arg)
+{
+	(void)arg;
+	host_cpu_start();
+	ck_pr_store_int(&ws_d_ret, mm_madvise(pm, WS_DST, 4 * PG, MADV_DONTNEED));
+	ck_pr_store_int(&ws_d_done, 1);
+	host_cpu_stop();
+	return NULL;
+}
+
+/* ws_poll: serve shootdowns for about ms ms, or until *flag is set. */
+static void ws_poll(int ms, int *flag)
+{
+	for (int i = 0; i < ms * 10 && !(flag && ck_pr_load_int(flag)); i++) {
+		host_cpu_poll();
+		usleep(100);
+	}
+}
+
+/* ws_bad_reads: pages of [va, va + 4 pages) this CPU reads as anything but
+ * zero (a fresh or dropped page) or, if old is set, 0x5a (the moved data). */
+static int ws_bad_reads(uint64_t va, bool old)
+{
+	int bad = 0, r;
+
+	for (int i = 0; i < 4; i++) {
+		r = mmh_read(pm, va + i * PG);
+		bad += r != 0 && !(old && r == 0x5a);
+	}
+	return bad;
+}
+
+static void ws_case(enum ws_writer mode)
+{
+	bool mremap = mode != WS_MAP_FIXED;
+	uint64_t src = mremap ? WS_OLD : WS_DST, o;
+	struct host_stats h0, h1;
+	pthread_t w, d;
+	struct vma *p;
+	unsigned seq;
+	int bad = 0;
+	bool got;
+
+	ws_mode = mode;
+	ws_w_done = ws_d_done = 0;
+	mmh_init(4);
+	pm = mm_create();
+	/* S: RWX, so that it does not merge with P; the new vma (RW) does */
+	KT_REQUIRE(mm_mmap(pm, src, 4 * PG, RW | PROT_EXEC, PA | MAP_FIXED, &o) == 0, "S");
+	KT_REQUIRE(mm_mmap(pm, WS_DST - PG, PG, RW, PA | MAP_FIXED, &o) == 0, "P");
+	if (mremap)
+		KT_REQUIRE(mm_mprotect(pm, src, 4 * PG, RW) == 0, "S: RW");
+	for (int i = 0; i < 4; i++)	/* this CPU's TLB now caches S */
+		KT_REQUIRE(mmh_write(pm, src + i * PG, 0x5a) == 0, "fill");
+	rcu_read_lock();
+	p = mt_find(&pm->mt, WS_DST - PG, NULL);
+	got = p && seq_read_try_begin(&p->seq, &seq) && vma_read_trylock(p, seq);
+	rcu_read_unlock();
+	KT_REQUIRE(got, "read-lock P");
+	host_stats_read(&h0);
+	pthread_create(&w, NULL, ws_writer, NULL);
+	while (!(seq_raw(&p->seq) & 1))	/* the writer waits in vma_absorb(P, new) */
+		host_cpu_poll();
+	pthread_create(&d, NULL, ws_dontneed, NULL);
+	ws_poll(300, &ws_d_done);
+	KT_CHECK(!ck_pr_load_int(&ws_d_done), "the DONTNEED waits for the writer's section");
+	if (ck_pr_load_int(&ws_d_done))
+		bad += ws_bad_reads(WS_DST, false);	/* it returned: the range is dropped */
+	bad += ws_bad_reads(src, true);	/* stale entries: the old, live frames */
+	host_stats_read(&h1);
+	vma_read_unlock(p);
+	ws_poll(60000, &ws_w_done);
+	ws_poll(60000, &ws_d_done);
+	pthread_join(w, NULL);
+	pthread_join(d, NULL);
+	bad += ws_bad_reads(WS_DST, false);
+	KT_CHECK(ws_w_ret == 0 && ws_d_ret == 0, "both calls succeeded (%d, %d)", ws_w_ret,
+		 ws_d_ret);
+	KT_CHECK(h1.freed_cached == h0.freed_cached, "no frame freed while a TLB held it");
+	KT_CHECK(bad == 0, "%d reads of freed or stale data", bad);
+	mm_destroy(pm);
+}
+
+KTEST(dontneed_waits_for_section)
+{
+	ws_case(WS_MREMAP);
+	ws_case(WS_DONTUNMAP);
+	ws_case(WS_MAP_FIXED);
 }
 
 int main(int argc, char **argv) { return ktest_main(argc, argv); }
