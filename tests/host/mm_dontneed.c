@@ -138,8 +138,10 @@ static void *dropper(void *arg)
 
 		if (first + len > n)
 			len = n - first;
-		if (iter % 8 == 0) {	/* the mutator's region: maybe unmapped */
-			err = mm_madvise(mm, CH_BASE + rnd(&seed) % CH_PAGES * PG, len * PG,
+		if (iter % 8 == 0) {	/* the mutator's region, or where it moves it */
+			uint64_t at = iter % 16 ? CH_BASE : CH_BASE + SLOT / 2;
+
+			err = mm_madvise(mm, at + rnd(&seed) % CH_PAGES * PG, len * PG,
 					 MADV_DONTNEED);
 			if (err && err != -ENOMEM)
 				ck_pr_inc_64(&errors);
