@@ -45,6 +45,10 @@
  *                  wait until every one acknowledged. One request per target.
  *              void pmap_cpu_relax(void)  spin-wait body: like a CPU spinning
  *                  with interrupts enabled, it serves pending shootdowns
+ *              void pmap_cpu_yield(void)  a long spin-wait's body where the
+ *                  caller could sleep (no spinlock held, outside
+ *                  rcu_read_lock): serves pending shootdowns and lets another
+ *                  thread run on this CPU (the one being waited for, maybe)
  *              void pmap_cpu_sleep_begin(void), pmap_cpu_sleep_end(void)
  *                  bracket a potentially blocking wait (a sleeping lock): the
  *                  CPU may be descheduled, so it must not hold back shootdowns
@@ -158,6 +162,7 @@ void pmap_tlb_flush_local(struct pmap *pm, const struct tlb_range *r, unsigned n
 void pmap_tlb_shootdown(struct pmap *pm, const cpuset_t *targets,
 			const struct tlb_range *r, unsigned n, bool full);
 void pmap_cpu_relax(void);
+void pmap_cpu_yield(void);
 void pmap_cpu_sleep_begin(void);
 void pmap_cpu_sleep_end(void);
 

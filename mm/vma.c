@@ -119,16 +119,23 @@ void vma_insert(struct mm *mm, struct vma *v)
 	mm->total_vm += vma_pages(v);
 }
 
-/* vma_wait_readers: spin until v's read lock holders are gone. We enter
+#define VMA_WAIT_SPINS 1000	/* ~50 us of pause, then yield */
+
+/* vma_wait_readers: wait until v's read lock holders are gone. We enter
  * from vma_write_begin (v's seq odd, so no new holder gets in; mm->lock
- * held for writing). A holder never waits for mm->lock, only for table
- * locks and shootdown acknowledgements, which pmap_cpu_relax serves, so
- * the wait ends. */
+ * held for writing, no spinlock). A holder never waits for mm->lock, only
+ * for table locks and shootdown acknowledgements, which pmap_cpu_relax and
+ * pmap_cpu_yield serve, so the wait ends. Spin first (a DONTNEED is short),
+ * then yield, so that a holder preempted on this CPU gets to finish. */
 void vma_wait_readers(struct vma *v)
 {
 	KASSERT(seq_raw(&v->seq) & 1, "vma_wait_readers: vma not write-locked");
-	while (ck_pr_load_32(&v->readers))
-		pmap_cpu_relax();
+	for (unsigned spins = 0; ck_pr_load_32(&v->readers); spins++) {
+		if (spins < VMA_WAIT_SPINS)
+			pmap_cpu_relax();
+		else
+			pmap_cpu_yield();
+	}
 }
 
 /* vma_read_held: some thread holds the read lock of a vma covering all of

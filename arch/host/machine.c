@@ -465,6 +465,14 @@ void pmap_cpu_relax(void)
 		sched_yield();
 }
 
+/* pmap_cpu_yield: serve the mailbox, then give the host core away (a
+ * simulated CPU keeps no state across the yield). */
+void pmap_cpu_yield(void)
+{
+	host_cpu_poll();
+	sched_yield();
+}
+
 void host_cpu_idle_begin(void)
 {
 	struct host_cpu *c = &cpus[cpu_self()];

@@ -39,6 +39,7 @@
 #include "mm/mm.h"
 #include "kernel/percpu.h"
 #include "kernel/smp_call.h"
+#include "kernel/sched.h"
 #include "arch/paging.h"
 #include "arch/x86.h"
 
@@ -226,6 +227,13 @@ void pmap_cpu_relax(void)
 {
 	KASSERT(irqs_enabled(), "pmap_cpu_relax: interrupts off");
 	cpu_relax();
+}
+
+/* pmap_cpu_yield: let another thread run; interrupts stay on throughout. */
+void pmap_cpu_yield(void)
+{
+	KASSERT(irqs_enabled() && preempt_count() == 0, "pmap_cpu_yield: cannot sleep here");
+	sched_yield();
 }
 
 void pmap_cpu_sleep_begin(void)
