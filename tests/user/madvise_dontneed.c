@@ -8,7 +8,8 @@
  * object); after fork, DONTNEED in the child zeroes only the child's view;
  * a range with a hole in it returns ENOMEM yet still zaps the mapped parts;
  * threads zapping while others refault their own pages never see another
- * thread's data or old data.
+ * thread's data or old data, also while another thread splits and re-merges
+ * their vma with mprotect.
  *
  * Args: threads=2 iters=2000 secs=20.
  */
@@ -115,7 +116,7 @@ static int test_hole_enomem(void)
 }
 
 static char *shared_region;
-static long iters;
+static long iters, zaps_done;	/* zaps_done: atomic */
 
 /* zapper: each thread owns 4 pages: write a stamp, zap, expect zero. */
 static void *zapper(void *arg)
@@ -132,6 +133,7 @@ static void *zapper(void *arg)
 		*w = (uint64_t)id << 32 | (uint64_t)i;
 		UT_CHECK(*w == ((uint64_t)id << 32 | (uint64_t)i), "thread %ld: write lost", id);
 		UT_CHECK(madvise(mine + pg * UT_PAGE, UT_PAGE, MADV_DONTNEED) == 0, "errno %d", errno);
+		__atomic_add_fetch(&zaps_done, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -153,6 +155,56 @@ static int test_concurrent_zap(void)
 	return UT_PASS;
 }
 
+static volatile int splitter_stop;
+
+/* splitter: mprotect its own 4 pages at the end of the zappers' vma to RWX
+ * and back (a split, then a re-merge of the vma the zappers' DONTNEEDs
+ * lock), checking that its data survives. */
+static void *splitter(void *arg)
+{
+	char *own = (char *)arg;
+	long n = 0;
+
+	while (!splitter_stop && !ut_failures()) {
+		memset(own, (int)(n & 0x7f) + 1, 4 * UT_PAGE);
+		UT_CHECK(mprotect(own, 4 * UT_PAGE, RW | PROT_EXEC) == 0, "mprotect: errno %d", errno);
+		UT_CHECK(mprotect(own, 4 * UT_PAGE, RW) == 0, "mprotect back: errno %d", errno);
+		for (long i = 0; i < 4; i++)
+			UT_CHECK(own[i * UT_PAGE + 17] == (char)((n & 0x7f) + 1), "data lost by mprotect");
+		n++;
+	}
+	return (void *)n;
+}
+
+/* zap_vs_split: zappers drop pages of a vma while another thread splits and
+ * re-merges it (on Kestrel the DONTNEEDs hold the vma's read lock, and
+ * mprotect waits for them). */
+static int test_zap_vs_split(void)
+{
+	long n = ut_arg("threads", 2);
+	pthread_t th[64], sp;
+	void *rounds;
+
+	UT_REQUIRE(n >= 1 && n <= 64, "threads=1..64");
+	iters = ut_arg("iters", 2000) / 4;	/* the splitter slows the zappers */
+	zaps_done = 0;
+	shared_region = map((size_t)n * 4 + 4, MAP_PRIVATE);
+	UT_REQUIRE(shared_region, "mmap: errno %d", errno);
+	splitter_stop = 0;
+	UT_REQUIRE(!pthread_create(&sp, NULL, splitter, shared_region + n * 4 * UT_PAGE),
+		   "pthread_create");
+	for (long i = 0; i < n; i++)
+		UT_REQUIRE(!pthread_create(&th[i], NULL, zapper, (void *)i), "pthread_create");
+	for (long i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	splitter_stop = 1;
+	pthread_join(sp, &rounds);
+	ut_diag("splitter rounds: %ld, zaps %ld of %ld", (long)rounds, zaps_done, n * iters);
+	UT_CHECK((long)rounds > 0, "the splitter ran");
+	munmap(shared_region, ((size_t)n * 4 + 4) * UT_PAGE);
+	return UT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ut_case cases[] = {
@@ -161,6 +213,7 @@ int main(int argc, char **argv)
 		{ "after_fork_child_only", test_after_fork },
 		{ "hole_enomem_still_zaps", test_hole_enomem },
 		{ "concurrent_zap_refault", test_concurrent_zap },
+		{ "zap_vs_split", test_zap_vs_split },
 	};
 
 	ut_init(argc, argv, 20);
