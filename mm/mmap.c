@@ -324,6 +324,27 @@ static struct vma *madvise_vma_lock(struct mm *mm, uint64_t addr, uint64_t end)
 	return v;
 }
 
+/* madvise_dontneed: zap [addr, end) under the lightest lock that keeps its
+ * vmas still: the one vma's read lock, else mm->lock for reading. The
+ * bytes the vmas covered. */
+static uint64_t madvise_dontneed(struct mm *mm, uint64_t addr, uint64_t end)
+{
+	struct vma *one = madvise_vma_lock(mm, addr, end);
+	uint64_t covered;
+
+	if (one) {
+		covered = madvise_zap(mm, addr, end, one);
+		vma_read_unlock(one);
+		ck_pr_inc_64(&mstats.vma_locked);
+	} else {
+		mm_lock_read(mm);
+		covered = madvise_zap(mm, addr, end, NULL);
+		mm_unlock_read(mm);
+		ck_pr_inc_64(&mstats.mm_locked);
+	}
+	return covered;
+}
+
 /* mm_madvise: MADV_DONTNEED drops the pages of [addr, addr + len): private
  * memory reads back as zeros, shared memory keeps its object's contents;
  * the hints above only check the range. 0, -EINVAL (unknown advice,
@@ -336,7 +357,6 @@ static struct vma *madvise_vma_lock(struct mm *mm, uint64_t addr, uint64_t end)
  * reading, as Linux did before. */
 int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 {
-	struct vma *one;
 	uint64_t end, covered;
 
 	if ((advice != MADV_DONTNEED && !madvise_hint(advice)) || (addr & ~PAGE_MASK))
@@ -346,22 +366,12 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 	if (!len)
 		return 0;
 	end = addr + page_align_up(len);
-	if (advice != MADV_DONTNEED) {
+	if (advice == MADV_DONTNEED) {
+		covered = madvise_dontneed(mm, addr, end);
+	} else {
 		mm_lock_read(mm);
 		covered = mm_range_mapped(mm, addr, end);
 		mm_unlock_read(mm);
-		return covered == end - addr ? 0 : -ENOMEM;
-	}
-	one = madvise_vma_lock(mm, addr, end);
-	if (one) {
-		covered = madvise_zap(mm, addr, end, one);
-		vma_read_unlock(one);
-		ck_pr_inc_64(&mstats.vma_locked);
-	} else {
-		mm_lock_read(mm);
-		covered = madvise_zap(mm, addr, end, NULL);
-		mm_unlock_read(mm);
-		ck_pr_inc_64(&mstats.mm_locked);
 	}
 	return covered == end - addr ? 0 : -ENOMEM;
 }
