@@ -353,14 +353,15 @@ static void *vl_mprotect(void *arg)
 	return NULL;
 }
 
-/* vl_wait: poll (serving shootdowns) until vl_done or about ms ms. */
-static bool vl_wait(int ms)
+/* poll_until: serve shootdowns until *flag is set or about ms ms passed;
+ * whether it was set. */
+static bool poll_until(int *flag, int ms)
 {
-	for (int i = 0; i < ms * 10 && !ck_pr_load_int(&vl_done); i++) {
+	for (int i = 0; i < ms * 10 && !ck_pr_load_int(flag); i++) {
 		host_cpu_poll();
 		usleep(100);
 	}
-	return ck_pr_load_int(&vl_done);
+	return ck_pr_load_int(flag);
 }
 
 KTEST(dontneed_vma_lock)
@@ -380,9 +381,10 @@ KTEST(dontneed_vma_lock)
 	mm_lock_write(pm);	/* an mmap elsewhere in the mm, say */
 	vl_done = 0;
 	pthread_create(&t, NULL, vl_dontneed, NULL);
-	KT_CHECK(vl_wait(5000), "DONTNEED returned while mm->lock was held for writing");
+	KT_CHECK(poll_until(&vl_done, 5000),
+		 "DONTNEED returned while mm->lock was held for writing");
 	mm_unlock_write(pm);
-	vl_wait(60000);		/* its flush may target this CPU */
+	poll_until(&vl_done, 60000);	/* its flush may target this CPU */
 	pthread_join(t, NULL);
 	madvise_stats_read(&m1);
 	KT_CHECK(vl_ret == 0 && mmh_read(pm, VL_BASE + PG) == 0, "the page was dropped");
@@ -395,9 +397,9 @@ KTEST(dontneed_vma_lock)
 	KT_REQUIRE(got, "read-lock the vma");
 	vl_done = 0;
 	pthread_create(&t, NULL, vl_mprotect, NULL);
-	KT_CHECK(!vl_wait(200), "mprotect of the vma waits for its read lock");
+	KT_CHECK(!poll_until(&vl_done, 200), "mprotect of the vma waits for its read lock");
 	vma_read_unlock(v);
-	KT_CHECK(vl_wait(5000) && vl_ret == 0, "and completes once it is dropped");
+	KT_CHECK(poll_until(&vl_done, 5000) && vl_ret == 0, "and completes once it is dropped");
 	pthread_join(t, NULL);
 	KT_CHECK(mmh_write(pm, VL_BASE, 1) != 0, "the new protection holds");
 	mm_destroy(pm);
@@ -448,15 +450,6 @@ static void *ws_dontneed(void *arg)
 	return NULL;
 }
 
-/* ws_poll: serve shootdowns for about ms ms, or until *flag is set. */
-static void ws_poll(int ms, int *flag)
-{
-	for (int i = 0; i < ms * 10 && !(flag && ck_pr_load_int(flag)); i++) {
-		host_cpu_poll();
-		usleep(100);
-	}
-}
-
 /* ws_bad_reads: pages of [va, va + 4 pages) this CPU reads as anything but
  * zero (a fresh or dropped page) or, if old is set, 0x5a (the moved data). */
 static int ws_bad_reads(uint64_t va, bool old)
@@ -502,15 +495,15 @@ static void ws_case(enum ws_writer mode)
 	while (!(seq_raw(&p->seq) & 1))	/* the writer waits in vma_absorb(P, new) */
 		host_cpu_poll();
 	pthread_create(&d, NULL, ws_dontneed, NULL);
-	ws_poll(300, &ws_d_done);
+	poll_until(&ws_d_done, 300);
 	KT_CHECK(!ck_pr_load_int(&ws_d_done), "the DONTNEED waits for the writer's section");
 	if (ck_pr_load_int(&ws_d_done))
 		bad += ws_bad_reads(WS_DST, false);	/* it returned: the range is dropped */
 	bad += ws_bad_reads(src, true);	/* stale entries: the old, live frames */
 	host_stats_read(&h1);
 	vma_read_unlock(p);
-	ws_poll(60000, &ws_w_done);
-	ws_poll(60000, &ws_d_done);
+	poll_until(&ws_w_done, 60000);
+	poll_until(&ws_d_done, 60000);
 	pthread_join(w, NULL);
 	pthread_join(d, NULL);
 	bad += ws_bad_reads(WS_DST, false);
