@@ -9,6 +9,7 @@
  *   /proc/meminfo          MemTotal, MemFree, MemAvailable
  *   /proc/sys/vm/mmap_min_addr
  *   /proc/kestrel/ipi      per-CPU IPIs sent and received (tests assert counts)
+ *   /proc/kestrel/mmstat   the mm core's fault, shootdown and DONTNEED counters
  *
  * maps lines are "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu " and, for a
  * named mapping, spaces to column 72, one more and the name: the ELF's or a
@@ -22,6 +23,7 @@
 #include "kernel/elf.h"
 #include "kernel/printk.h"
 #include "mm/vma.h"
+#include "mm/tlb.h"
 
 #define MAPS_NAME_COL 73
 
@@ -134,6 +136,29 @@ static long gen_ipi(struct file *f)
 	return err;
 }
 
+/* gen_mmstat: the mm core's counters since boot, one "name value" a line:
+ * fault paths (mm/fault.c), shootdowns (mm/tlb.c), MADV_DONTNEED locks. */
+static long gen_mmstat(struct file *f)
+{
+	struct fault_stats fs;
+	struct tlb_stats ts;
+	struct madvise_stats ms;
+
+	fault_stats_read(&fs);
+	tlb_stats_read(&ts);
+	madvise_stats_read(&ms);
+	return file_gen_printf(f, "fault_fast %llu\nfault_cached %llu\nfault_retries %llu\n"
+			       "fault_fallbacks %llu\nfault_locked %llu\ntlb_flushes %llu\n"
+			       "tlb_requests %llu\ntlb_pages %llu\ntlb_full %llu\n"
+			       "dontneed_vma_locked %llu\ndontneed_mm_locked %llu\n",
+			       (unsigned long long)fs.fast, (unsigned long long)fs.cached,
+			       (unsigned long long)fs.retries, (unsigned long long)fs.fallbacks,
+			       (unsigned long long)fs.locked, (unsigned long long)ts.flushes,
+			       (unsigned long long)ts.requests, (unsigned long long)ts.pages,
+			       (unsigned long long)ts.full, (unsigned long long)ms.vma_locked,
+			       (unsigned long long)ms.mm_locked);
+}
+
 static const struct {
 	const char *path;
 	long (*gen)(struct file *f);
@@ -143,6 +168,7 @@ static const struct {
 	{ "/proc/meminfo", gen_meminfo },
 	{ "/proc/sys/vm/mmap_min_addr", gen_mmap_min_addr },
 	{ "/proc/kestrel/ipi", gen_ipi },
+	{ "/proc/kestrel/mmstat", gen_mmstat },
 };
 
 long procfs_open(const char *path, struct file **out)

@@ -155,6 +155,43 @@ static int test_concurrent_zap(void)
 	return UT_PASS;
 }
 
+/* Kestrel's mm counters (/proc/kestrel/mmstat), to say where a slow run's
+ * time went; on Linux the file is absent and nothing is printed. */
+struct mmstat {
+	int n;
+	char name[16][32];
+	unsigned long long v[16];
+};
+
+static int mmstat_read(struct mmstat *m)
+{
+	FILE *f = fopen("/proc/kestrel/mmstat", "r");
+
+	m->n = 0;
+	if (!f)
+		return 0;
+	while (m->n < 16 && fscanf(f, "%31s %llu", m->name[m->n], &m->v[m->n]) == 2)
+		m->n++;
+	fclose(f);
+	return m->n;
+}
+
+static void mmstat_diag(const struct mmstat *a, const struct mmstat *b)
+{
+	for (int i = 0; i < a->n && i < b->n; i++)
+		ut_diag("  %s +%llu", a->name[i], b->v[i] - a->v[i]);
+}
+
+/* mmstat_delta: how much counter `name` grew from a to b (0 if absent). */
+static unsigned long long mmstat_delta(const struct mmstat *a, const struct mmstat *b,
+				       const char *name)
+{
+	for (int i = 0; i < a->n && i < b->n; i++)
+		if (!strcmp(a->name[i], name))
+			return b->v[i] - a->v[i];
+	return 0;
+}
+
 static volatile int splitter_stop;
 
 /* splitter: mprotect its own 4 pages at the end of the zappers' vma to RWX
@@ -183,11 +220,13 @@ static int test_zap_vs_split(void)
 {
 	long n = ut_arg("threads", 2);
 	pthread_t th[64], sp;
+	struct mmstat m0, m1;
 	void *rounds;
 
 	UT_REQUIRE(n >= 1 && n <= 64, "threads=1..64");
 	iters = ut_arg("iters", 2000) / 4;	/* the splitter slows the zappers */
 	zaps_done = 0;
+	mmstat_read(&m0);
 	shared_region = map((size_t)n * 4 + 4, MAP_PRIVATE);
 	UT_REQUIRE(shared_region, "mmap: errno %d", errno);
 	splitter_stop = 0;
@@ -200,6 +239,13 @@ static int test_zap_vs_split(void)
 	splitter_stop = 1;
 	pthread_join(sp, &rounds);
 	ut_diag("splitter rounds: %ld, zaps %ld of %ld", (long)rounds, zaps_done, n * iters);
+	if (m0.n && mmstat_read(&m1)) {	/* Kestrel: the counters saw it all */
+		unsigned long long vl = mmstat_delta(&m0, &m1, "dontneed_vma_locked");
+
+		mmstat_diag(&m0, &m1);
+		UT_CHECK(vl > 0 && vl + mmstat_delta(&m0, &m1, "dontneed_mm_locked") >=
+			 (unsigned long long)zaps_done, "DONTNEED counters: %llu under a vma lock", vl);
+	}
 	UT_CHECK((long)rounds > 0, "the splitter ran");
 	munmap(shared_region, ((size_t)n * 4 + 4) * UT_PAGE);
 	return UT_PASS;
