@@ -150,13 +150,16 @@ static long gen_mmstat(struct file *f)
 	return file_gen_printf(f, "fault_fast %llu\nfault_cached %llu\nfault_retries %llu\n"
 			       "fault_fallbacks %llu\nfault_locked %llu\ntlb_flushes %llu\n"
 			       "tlb_requests %llu\ntlb_pages %llu\ntlb_full %llu\n"
-			       "dontneed_vma_locked %llu\ndontneed_mm_locked %llu\n",
+			       "dontneed_vma_locked %llu\ndontneed_mm_locked %llu\n"
+			       "vma_writer_waits %llu\nvma_writer_yields %llu\n",
 			       (unsigned long long)fs.fast, (unsigned long long)fs.cached,
 			       (unsigned long long)fs.retries, (unsigned long long)fs.fallbacks,
 			       (unsigned long long)fs.locked, (unsigned long long)ts.flushes,
 			       (unsigned long long)ts.requests, (unsigned long long)ts.pages,
 			       (unsigned long long)ts.full, (unsigned long long)ms.vma_locked,
-			       (unsigned long long)ms.mm_locked);
+			       (unsigned long long)ms.mm_locked,
+			       (unsigned long long)ms.writer_waits,
+			       (unsigned long long)ms.writer_yields);
 }
 
 static const struct {

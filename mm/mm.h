@@ -211,10 +211,13 @@ bool fault_force_locked(void);
 void fault_stats_read(struct fault_stats *out);
 void fault_stats_reset(void);
 
-/* MADV_DONTNEED calls by the lock they held (mm/mmap.c). */
+/* MADV_DONTNEED calls by the lock they held (mm/mmap.c), and writers that
+ * waited for a vma's read lock holders (mm/vma.c). */
 struct madvise_stats {
 	uint64_t vma_locked;	/* the range's one vma, read-locked */
 	uint64_t mm_locked;	/* mm->lock for reading */
+	uint64_t writer_waits;	/* vma_write_begin found holders */
+	uint64_t writer_yields;	/* ... and waited long enough to yield */
 };
 void madvise_stats_read(struct madvise_stats *out);
 

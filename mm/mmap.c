@@ -295,12 +295,14 @@ static uint64_t madvise_zap(struct mm *mm, uint64_t addr, uint64_t end, struct v
 	return covered;
 }
 
-static struct madvise_stats mstats;	/* (A) */
+struct madvise_stats vma_lock_stats;	/* (A) DONTNEED paths here, writer waits in mm/vma.c */
 
 void madvise_stats_read(struct madvise_stats *out)
 {
-	out->vma_locked = ck_pr_load_64(&mstats.vma_locked);
-	out->mm_locked = ck_pr_load_64(&mstats.mm_locked);
+	out->vma_locked = ck_pr_load_64(&vma_lock_stats.vma_locked);
+	out->mm_locked = ck_pr_load_64(&vma_lock_stats.mm_locked);
+	out->writer_waits = ck_pr_load_64(&vma_lock_stats.writer_waits);
+	out->writer_yields = ck_pr_load_64(&vma_lock_stats.writer_yields);
 }
 
 /* madvise_vma_lock: the vma covering all of [addr, end), read-locked
@@ -335,12 +337,12 @@ static uint64_t madvise_dontneed(struct mm *mm, uint64_t addr, uint64_t end)
 	if (one) {
 		covered = madvise_zap(mm, addr, end, one);
 		vma_read_unlock(one);
-		ck_pr_inc_64(&mstats.vma_locked);
+		ck_pr_inc_64(&vma_lock_stats.vma_locked);
 	} else {
 		mm_lock_read(mm);
 		covered = madvise_zap(mm, addr, end, NULL);
 		mm_unlock_read(mm);
-		ck_pr_inc_64(&mstats.mm_locked);
+		ck_pr_inc_64(&vma_lock_stats.mm_locked);
 	}
 	return covered;
 }

@@ -130,11 +130,15 @@ void vma_insert(struct mm *mm, struct vma *v)
 void vma_wait_readers(struct vma *v)
 {
 	KASSERT(seq_raw(&v->seq) & 1, "vma_wait_readers: vma not write-locked");
+	ck_pr_inc_64(&vma_lock_stats.writer_waits);
 	for (unsigned spins = 0; ck_pr_load_32(&v->readers); spins++) {
-		if (spins < VMA_WAIT_SPINS)
+		if (spins < VMA_WAIT_SPINS) {
 			pmap_cpu_relax();
-		else
-			pmap_cpu_yield();
+			continue;
+		}
+		if (spins == VMA_WAIT_SPINS)
+			ck_pr_inc_64(&vma_lock_stats.writer_yields);
+		pmap_cpu_yield();
 	}
 }
 

@@ -35,6 +35,7 @@ static inline uint64_t vma_pages(const struct vma *v)
 }
 
 void vma_wait_readers(struct vma *v);
+extern struct madvise_stats vma_lock_stats;
 
 /* vma_write_begin/end: bracket changes of a vma's fields or PTEs. We enter
  * with mm->lock held for writing; we return once no vma read lock holder

@@ -396,11 +396,17 @@ KTEST(dontneed_vma_lock)
 	rcu_read_unlock();
 	KT_REQUIRE(got, "read-lock the vma");
 	vl_done = 0;
+	madvise_stats_read(&m0);
 	pthread_create(&t, NULL, vl_mprotect, NULL);
 	KT_CHECK(!poll_until(&vl_done, 200), "mprotect of the vma waits for its read lock");
 	vma_read_unlock(v);
 	KT_CHECK(poll_until(&vl_done, 5000) && vl_ret == 0, "and completes once it is dropped");
 	pthread_join(t, NULL);
+	madvise_stats_read(&m1);
+	KT_CHECK(m1.writer_waits == m0.writer_waits + 1 && m1.writer_yields == m0.writer_yields + 1,
+		 "it waited once, long enough to yield (%llu, %llu)",
+		 (unsigned long long)(m1.writer_waits - m0.writer_waits),
+		 (unsigned long long)(m1.writer_yields - m0.writer_yields));
 	KT_CHECK(mmh_write(pm, VL_BASE, 1) != 0, "the new protection holds");
 	mm_destroy(pm);
 }
