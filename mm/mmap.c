@@ -295,16 +295,6 @@ static uint64_t madvise_zap(struct mm *mm, uint64_t addr, uint64_t end, struct v
 	return covered;
 }
 
-struct madvise_stats vma_lock_stats;	/* (A) DONTNEED paths here, writer waits in mm/vma.c */
-
-void madvise_stats_read(struct madvise_stats *out)
-{
-	out->vma_locked = ck_pr_load_64(&vma_lock_stats.vma_locked);
-	out->mm_locked = ck_pr_load_64(&vma_lock_stats.mm_locked);
-	out->writer_waits = ck_pr_load_64(&vma_lock_stats.writer_waits);
-	out->writer_yields = ck_pr_load_64(&vma_lock_stats.writer_yields);
-}
-
 /* madvise_vma_lock: the vma covering all of [addr, end), read-locked
  * (vma_read_trylock), or NULL: the range spans vmas or holes, or a writer
  * is changing the vma (the caller then takes mm->lock, as Linux's

@@ -119,6 +119,16 @@ void vma_insert(struct mm *mm, struct vma *v)
 	mm->total_vm += vma_pages(v);
 }
 
+struct madvise_stats vma_lock_stats;	/* (A) the vma read lock's counters */
+
+void madvise_stats_read(struct madvise_stats *out)
+{
+	out->vma_locked = ck_pr_load_64(&vma_lock_stats.vma_locked);
+	out->mm_locked = ck_pr_load_64(&vma_lock_stats.mm_locked);
+	out->writer_waits = ck_pr_load_64(&vma_lock_stats.writer_waits);
+	out->writer_yields = ck_pr_load_64(&vma_lock_stats.writer_yields);
+}
+
 #define VMA_WAIT_SPINS 1000	/* ~50 us of pause, then yield */
 
 /* vma_wait_readers: wait until v's read lock holders are gone. We enter
