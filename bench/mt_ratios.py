@@ -64,6 +64,12 @@ if inplace:  # the same writer storing values in place: no node copied
           '(writer %.0fk writes/s)' % (
               inplace['items_per_second'] / b['BM_Readers<Mt>/100000/0']['items_per_second'],
               inplace['writes_per_wall_sec'] / 1e3))
+copying = b.get('BM_Readers<Mt>/100000/6')
+if copying:  # stores that are never exact: each copies a leaf, writes its parent
+    print('100000   readers Mt beside a writer whose stores each copy a leaf: %.2fx of alone '
+          '(writer %.0fk writes/s)' % (
+              copying['items_per_second'] / b['BM_Readers<Mt>/100000/0']['items_per_second'],
+              copying['writes_per_wall_sec'] / 1e3))
 if 'BM_Lookup<Mt>/100000' in b:
     print('bytes/range at 100000: mt %.1f, rb %.1f' % (g('BM_Lookup<Mt>/100000', 'bytes_per_range'),
           g('BM_Lookup<Rb>/100000', 'bytes_per_range')))

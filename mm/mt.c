@@ -23,6 +23,7 @@ void mt_init(struct maple_tree *mt)
 	mt->nr_nodes = 0;
 	mt->reserve = NULL;
 	mt->nr_reserve = 0;
+	mt->nr_recycled = 0;
 	mt->txn_stores = MT_NO_TXN;
 	mt->cool_head = NULL;
 	mt->cool_tail = NULL;
@@ -128,6 +129,7 @@ void mt_destroy(struct maple_tree *mt)
 	mt_free_chain_now(mt, chain, n);
 	mt_recycle_orphan(mt);
 	mt->height = 0;
+	mt->nr_recycled = 0;	/* the cache is gone: free the reservation */
 	mt_reserve_release(mt);
 }
 
@@ -206,9 +208,15 @@ out_free_fresh:
 }
 
 /* mt_reserve_release: free reserved nodes that were not used (never
- * published, so no grace period is needed). Writer lock held. */
+ * published, so no grace period is needed), except as many as were taken
+ * from the recycled cache, which go back to it. Writer lock held. */
 void mt_reserve_release(struct maple_tree *mt)
 {
+	unsigned keep = mt->nr_recycled < mt->nr_reserve ? mt->nr_recycled : mt->nr_reserve;
+
+	if (keep)
+		mt_cool_return(mt, keep);
+	mt->nr_recycled = 0;
 	while (mt->reserve) {
 		struct mt_node *n = mt->reserve;
 
@@ -230,21 +238,39 @@ size_t mt_bytes(const struct maple_tree *mt)
 	return (size_t)mt->nr_nodes * MT_NODE_SIZE;
 }
 
+/* mt_leaf_gap: largest gap in leaf n, which covers [min, max]: the longest
+ * run of adjacent NULL slots (runs never continue into a neighbouring leaf,
+ * mt_node.h). */
+static uint64_t mt_leaf_gap(const struct mt_node *n, uint64_t min, uint64_t max)
+{
+	uint64_t best = 0, start = 0, lo, hi;
+	bool in_run = false;
+
+	for (unsigned i = 0; i < n->nr; i++) {
+		if (n->leaf.slot[i]) {
+			in_run = false;
+			continue;
+		}
+		mt_slot_range(n, i, min, max, &lo, &hi);
+		if (!in_run)
+			start = lo;
+		in_run = true;
+		if (mt_gap_len(start, hi) > best)
+			best = mt_gap_len(start, hi);
+	}
+	return best;
+}
+
 /* mt_node_gap: largest gap below n, which covers [min, max]. */
 uint64_t mt_node_gap(const struct mt_node *n, uint64_t min, uint64_t max)
 {
-	uint64_t best = 0, lo, hi;
+	uint64_t best = 0;
 
-	for (unsigned i = 0; i < n->nr; i++) {
-		if (n->type == MT_INTERNAL) {
-			if (n->in.gap[i] > best)
-				best = n->in.gap[i];
-		} else if (!n->leaf.slot[i]) {
-			mt_slot_range(n, i, min, max, &lo, &hi);
-			if (mt_gap_len(lo, hi) > best)
-				best = mt_gap_len(lo, hi);
-		}
-	}
+	if (n->type == MT_LEAF)
+		return mt_leaf_gap(n, min, max);
+	for (unsigned i = 0; i < n->nr; i++)
+		if (n->in.gap[i] > best)
+			best = n->in.gap[i];
 	return best;
 }
 

@@ -22,8 +22,10 @@
  *
  * Shape. A B-tree over the whole space [0, UINT64_MAX] in the style of
  * Linux's maple tree: leaves ("range nodes") hold up to 16 slots and 15
- * pivots; a slot is an entry or NULL (a gap), so every address is covered by
- * exactly one leaf slot, and no two gaps are adjacent. Internal nodes hold up
+ * pivots; a slot is an entry or NULL, so every address is covered by exactly
+ * one leaf slot. A gap is a run of NULL slots inside one leaf: never across
+ * two leaves, and longer than one slot only where an exact erase was written
+ * in place (below). Internal nodes hold up
  * to 10 children, 9 pivots and, per child, the largest gap below it. All
  * nodes are 256 bytes and 256-aligned (four cache lines).
  *
@@ -46,7 +48,10 @@
  * node's shape (type, nr, pivots) while a reader can reach it; what it
  * changes in place, after every allocation it needs has succeeded, are
  * single aligned words: a leaf slot whose value changes while no pivot does
- * (rcu_assign_pointer), a child pointer to a new node with the same bounds
+ * (rcu_assign_pointer; this includes an erase of exactly one slot's range,
+ * whose NULL neighbours are then left unmerged inside the leaf, so that an
+ * erase and the insert that puts the same range back copy nothing; merging
+ * is deferred to the next store that rebuilds the leaf), a child pointer to a new node with the same bounds
  * as the one it replaces (rcu_assign_pointer, after the new node is
  * complete), and the gap words of ancestors (relaxed atomic stores). The
  * nodes whose shape changes (a leaf that gains or loses a range, nodes that
@@ -57,7 +62,8 @@
  * period (batched: one call_rcu per 16 retired nodes). The common stores
  * (insert into a gap, erase or overwrite one mapping) therefore allocate one
  * leaf or nothing and touch one or two words above it, instead of copying
- * the 5-6 nodes of the path.
+ * the 5-6 nodes of the path; an erase of one mapping not at a leaf's edge,
+ * and putting it back, allocate nothing and write one slot (and gap words).
  *
  * What a reader may observe: every node it reaches has a fixed shape, so the
  * slot it picks covers the same addresses before and after the store; every
@@ -133,6 +139,8 @@ struct maple_tree {
 	unsigned long nr_nodes;		/* (W) live nodes, including reserved */
 	struct mt_node *reserve;	/* (W) nodes set aside by mt_reserve */
 	unsigned nr_reserve;		/* (W) */
+	unsigned nr_recycled;		/* (W) of those, taken from cooled batches
+					 * since the last mt_reserve_release */
 	unsigned txn_stores;		/* (W) stores the open reservation still
 					 * covers; MT_NO_TXN when none is open */
 	struct mt_node *cool_head;	/* (W) retired node batches, oldest */
@@ -188,8 +196,9 @@ int mt_reserve(struct maple_tree *mt, unsigned nstores);
 void mt_reserve_release(struct maple_tree *mt);
 
 /* mt_shrink: give back to env_free the retired nodes whose grace period has
- * ended and that the tree kept for reuse (memory pressure, tests that want
- * every allocation to reach env_alloc). Writer lock held. */
+ * ended and that the tree kept for reuse, and, unless a reservation is open,
+ * the reserved nodes (memory pressure, tests that want every allocation to
+ * reach env_alloc). Writer lock held. */
 void mt_shrink(struct maple_tree *mt);
 
 /* Accounting: live nodes and bytes (node size * nodes). Retired nodes

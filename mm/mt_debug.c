@@ -42,10 +42,13 @@ static void mt_validate_fill(struct mt_vstate *st, const struct mt_node *n, unsi
 			       (unsigned long)max);
 }
 
-/* mt_validate_leaf: slots continue the address sequence; no adjacent gaps. */
+/* mt_validate_leaf: slots continue the address sequence; gaps may be
+ * adjacent inside a leaf (unmerged runs), never across two leaves; every
+ * leaf holds an entry. */
 static void mt_validate_leaf(struct mt_vstate *st, const struct mt_node *n,
 			     uint64_t min, uint64_t max)
 {
+	unsigned entries = 0;
 	uint64_t lo, hi;
 
 	for (unsigned i = 0; i < n->nr; i++) {
@@ -53,13 +56,17 @@ static void mt_validate_leaf(struct mt_vstate *st, const struct mt_node *n,
 		if (st->done || lo != st->next)
 			MT_BAD(st, "leaf %p slot %u starts at %#lx, expected %#lx",
 			       (void *)n, i, (unsigned long)lo, (unsigned long)st->next);
-		if (!n->leaf.slot[i] && st->prev_null)
-			MT_BAD(st, "leaf %p slot %u: two adjacent gaps at %#lx",
-			       (void *)n, i, (unsigned long)lo);
+		if (i == 0 && !n->leaf.slot[0] && st->prev_null)
+			MT_BAD(st, "leaf %p: a gap continues from the previous leaf at %#lx",
+			       (void *)n, (unsigned long)lo);
 		st->prev_null = !n->leaf.slot[i];
+		entries += !st->prev_null;
 		st->next = hi + 1;
 		st->done = hi == UINT64_MAX;
 	}
+	if (!entries)
+		MT_BAD(st, "leaf %p [%#lx, %#lx] holds no entry", (void *)n, (unsigned long)min,
+		       (unsigned long)max);
 }
 
 /* mt_validate_node: check the subtree; returns its largest gap. */

@@ -1,8 +1,9 @@
 /*
  * mm/mt_gap.c - free-gap search over the per-subtree largest-gap metadata.
  *
- * A gap is one NULL leaf slot (mt_node.h: gaps never span two slots), and
- * every internal node records, per child, the largest gap below it. The search
+ * A gap is a run of NULL slots inside one leaf (mt_node.h: never across two
+ * leaves; more than one slot where an erase was written in place), and every
+ * internal node records, per child, the largest gap below it. The search
  * visits children in address order (descending when topdown), skips any whose
  * largest gap is smaller than the request or which lies outside [lo, hi], and
  * places the request exactly (clipped to [lo, hi], aligned) in the first gap
@@ -21,9 +22,12 @@
  *     below is already new, or the reverse;
  *   - every leaf it places the request in is a version of that leaf that was
  *     reachable at some moment of the search (old copy before it died, or the
- *     current one), and the dead check rejects a leaf overlaid after death.
- * Hence the answer is always a range that was free at some moment during the
- * search (never space a stable mapping occupies), but with a store running
+ *     current one), and the dead check rejects a leaf overlaid after death;
+ *     but the slots of one run are loaded one by one, and a slot written in
+ *     place meanwhile (filled, or erased) may be seen old while its
+ *     neighbour is seen new.
+ * Hence each slot of the answer was free at some moment during the search
+ * (the answer never covers space a stable mapping occupies), but with a store running
  * concurrently it may be stale, and a gap created or enlarged by that store
  * may be missed (a stale ancestor word skips the subtree). A gap that exists
  * before and after the store is below words whose old and new values both
@@ -63,17 +67,64 @@ static bool mt_gap_fit(struct mt_gapq *q, uint64_t a, uint64_t b)
 	return true;
 }
 
+/* mt_gap_run: the run of gaps of leaf n that slot i starts, in search
+ * order (downward if topdown): its bounds in *a, *b; returns the slot the
+ * run ends at. Slots are read once each, with rcu_dereference. */
+static unsigned mt_gap_run(const struct mt_gapq *q, struct mt_node *n, unsigned i,
+			   uint64_t min, uint64_t max, uint64_t *a, uint64_t *b)
+{
+	uint64_t lo, hi;
+
+	mt_slot_range(n, i, min, max, a, b);
+	for (;;) {
+		unsigned k = q->topdown ? i - 1 : i + 1;
+
+		if ((q->topdown ? i == 0 : k >= n->nr) || rcu_dereference(n->leaf.slot[k]))
+			return i;
+		mt_slot_range(n, k, min, max, &lo, &hi);
+		if (q->topdown)
+			*a = lo;
+		else
+			*b = hi;
+		i = k;
+	}
+}
+
+/* mt_gap_leaf: place the request in the first gap of leaf n ([min, max])
+ * that fits, in search order. A gap is a run of NULL slots (mt_node.h). 1,
+ * 0, or -EAGAIN as mt_gap_node. */
+static int mt_gap_leaf(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint64_t max)
+{
+	unsigned nr = n->nr;
+	uint64_t a, b;
+
+	for (unsigned j = 0; j < nr; j++) {
+		unsigned i = q->topdown ? nr - 1 - j : j, end;
+
+		if (rcu_dereference(n->leaf.slot[i]))
+			continue;
+		end = mt_gap_run(q, n, i, min, max, &a, &b);
+		j += q->topdown ? i - end : end - i;
+		if (b < q->lo || a > q->hi)
+			continue;
+		if (mt_gap_len(a, b) >= q->size && mt_gap_fit(q, a, b))
+			return mt_node_dead(n) ? -EAGAIN : 1;
+	}
+	return mt_node_dead(n) ? -EAGAIN : 0;
+}
+
 /* mt_gap_node: search the subtree n covering [min, max]. 1 found, 0 not
  * found, -EAGAIN if n died under an RCU reader (restart). What was read from
  * n is trusted only after a dead check: before entering a child, before
  * returning a placement, and before reporting "nothing here". */
 static int mt_gap_node(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint64_t max)
 {
-	bool leaf = n->type == MT_LEAF;
 	unsigned nr = n->nr;
-	uint64_t lo, hi, gap;
+	uint64_t lo, hi;
 	int ret;
 
+	if (n->type == MT_LEAF)
+		return mt_gap_leaf(q, n, min, max);
 	for (unsigned j = 0; j < nr; j++) {
 		unsigned i = q->topdown ? nr - 1 - j : j;
 		struct mt_node *child;
@@ -81,12 +132,6 @@ static int mt_gap_node(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint6
 		mt_slot_range(n, i, min, max, &lo, &hi);
 		if (hi < q->lo || lo > q->hi)
 			continue;
-		if (leaf) {
-			gap = rcu_dereference(n->leaf.slot[i]) ? 0 : mt_gap_len(lo, hi);
-			if (gap >= q->size && mt_gap_fit(q, lo, hi))
-				return mt_node_dead(n) ? -EAGAIN : 1;
-			continue;
-		}
 		if (mt_gap_get(n, i) < q->size)
 			continue;
 		child = rcu_dereference(n->in.child[i]);

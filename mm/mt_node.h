@@ -16,11 +16,16 @@
  * A node covers [min, max], known from its parent (root: [0, UINT64_MAX]).
  * Slot i covers [pivot[i-1] + 1, pivot[i]], where pivot[-1] + 1 = min and the
  * pivot of the last used slot (nr - 1) is implicitly max. Leaves cover every
- * address: a NULL slot is a gap, and no two NULL slots are ever adjacent in
- * address order, even across leaves, so each gap is exactly one slot and the
- * largest-gap metadata is exact. gap[i] of an internal node is the largest
- * NULL slot length anywhere below child[i] (saturated at UINT64_MAX for the
- * 2^64-byte gap of an empty tree).
+ * address: a NULL slot is part of a gap. A gap is a run of adjacent NULL
+ * slots that never continues into a neighbouring leaf (the last slot of one
+ * leaf and the first of the next are never both NULL), so every gap lies in
+ * one leaf and the largest-gap metadata is exact. Runs of more than one slot
+ * exist only where an erase was written in place (mt_store.c: an exact erase
+ * of one slot leaves its NULL neighbours unmerged, so that putting the range
+ * back is in place too); every store that rebuilds a leaf merges them. Every
+ * leaf holds at least one entry. gap[i] of an internal node is the longest
+ * run anywhere below child[i] (saturated at UINT64_MAX for the 2^64-byte gap
+ * of an empty tree).
  *
  * Once retired, a node's body may be overlaid by the free-batch bookkeeping
  * (mt_recycle.c: up to 120 bytes), which a reader that got the node before
@@ -33,8 +38,9 @@
  * addresses) is fixed from publication to death. Three kinds of word are
  * written in place, by the writer only, under its lock, and only after every
  * allocation of the store succeeded:
- *   - a leaf slot, when a store changes one slot's value and no pivot
- *     (rcu_assign_pointer: the entry is initialised before it is seen);
+ *   - a leaf slot, when a store changes one slot's value and no pivot,
+ *     including an erase to NULL (rcu_assign_pointer: the entry is
+ *     initialised before it is seen);
  *   - a child pointer, to replace a child by a new node with the same bounds
  *     (rcu_assign_pointer: the new node is complete before it is seen);
  *   - a gap word of an internal node (relaxed atomic store, see mt_gap_set).
@@ -207,6 +213,7 @@ void mt_node_kill(struct mt_node *n, struct mt_node **chain);
 void mt_free_chain(struct maple_tree *mt, struct mt_node *chain, unsigned long n);
 void mt_free_chain_now(struct maple_tree *mt, struct mt_node *chain, unsigned long n);
 bool mt_cool_take(struct maple_tree *mt);
+void mt_cool_return(struct maple_tree *mt, unsigned n);
 void mt_recycle_orphan(struct maple_tree *mt);
 uint64_t mt_node_gap(const struct mt_node *n, uint64_t min, uint64_t max);
 unsigned mt_store_worst_case(unsigned height);

@@ -135,14 +135,46 @@ bool mt_cool_take(struct maple_tree *mt)
 		mt_node_prefetch(b->free.first[i]);	/* a grace period old: cold */
 	mt->nr_nodes += b->free.count;
 	mt->nr_reserve += (unsigned)b->free.count;
+	mt->nr_recycled += (unsigned)b->free.count;
 	b->free.tail->reserve_next = mt->reserve;	/* free.next is reserve_next */
 	mt->reserve = b;
 	return true;
 }
 
+/* mt_cool_return: give the first n reserved nodes back to the cache as a
+ * cooled batch at the head of the FIFO (it is cool: it came from cooled
+ * batches, mt_cool_take), so that a reservation released unused leaves the
+ * cache, and the environment's live allocations, as it found them. Writer
+ * lock held. */
+void mt_cool_return(struct maple_tree *mt, unsigned n)
+{
+	struct mt_node *b = mt->reserve, *tail = b, *x = b;
+
+	for (unsigned i = 1; i < n; i++)
+		tail = tail->reserve_next;
+	mt->reserve = tail->reserve_next;
+	tail->reserve_next = NULL;	/* free.next: the batch ends here */
+	mt->nr_reserve -= n;
+	mt->nr_nodes -= n;
+	for (unsigned i = 0; i < MT_BATCH_PF; i++, x = x ? x->free.next : NULL)
+		b->free.first[i] = x;
+	b->free.count = n;
+	b->free.tail = tail;
+	b->free.state = MT_BATCH_COOLED;
+	b->free.batch_next = mt->cool_head;
+	mt->cool_head = b;
+	if (!mt->cool_tail)
+		mt->cool_tail = b;
+}
+
 void mt_shrink(struct maple_tree *mt)
 {
 	struct mt_node *b;
+
+	if (mt->txn_stores == MT_NO_TXN) {	/* idle reserve: cache too */
+		mt->nr_recycled = 0;
+		mt_reserve_release(mt);
+	}
 
 	while ((b = mt_batch_cool(mt)))
 		mt_chain_free(b);

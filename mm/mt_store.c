@@ -8,8 +8,13 @@
  * so it writes those in place (as Linux's maple tree does) instead of copying
  * the path:
  *   - value only: the store replaces exactly one slot's value and no pivot
- *     (same range, other entry; a gap filled exactly; an entry erased between
- *     two entries): one rcu_assign_pointer into the slot. Allocates nothing.
+ *     (same range, other entry; a gap slot filled exactly; an entry erased
+ *     exactly, leaving its NULL neighbours unmerged when it is not at a leaf
+ *     edge shared with a neighbour, mt_fast_exact): one rcu_assign_pointer
+ *     into the slot. Allocates nothing. Without the unmerged runs, an erase
+ *     beside a gap would copy the leaf and write the parent's child pointer,
+ *     a line every lookup through that parent reads, and putting the range
+ *     back would do it again (docs/bench-tree.md, 2026-12-03 07:00).
  *   - one leaf: anything else inside the leaf: a new leaf with the same
  *     bounds is built privately and published with one rcu_assign_pointer
  *     into the parent's child slot (or the root); the old leaf is killed and
@@ -34,6 +39,7 @@ struct mt_fast {
 	struct mt_node *path[MT_MAX_HEIGHT];	/* old nodes, root first */
 	unsigned off[MT_MAX_HEIGHT];		/* child taken at each depth */
 	uint64_t min, max;			/* the leaf's bounds */
+	uint64_t lo, hi;			/* its slot covering first */
 	struct mt_item it[MT_LEAF_SLOTS + 2];	/* the new leaf's items */
 	unsigned n;
 };
@@ -98,9 +104,22 @@ static bool mt_fast_fits(const struct mt_fast *f, const struct mt_node *leaf, un
 	return true;
 }
 
-/* mt_fast_walk: record the path to the leaf covering first. For an insert,
- * -EEXIST unless first lies in a gap that reaches last (gaps are never
- * adjacent, so a shorter gap ends at an entry). */
+/* mt_fast_run_end: the last address of the run of gaps in leaf n that
+ * starts with slot i (a gap covering up to hi). Runs stay inside one leaf
+ * (mt_node.h), so the address after the run holds an entry. */
+static uint64_t mt_fast_run_end(const struct mt_fast *f, const struct mt_node *n, unsigned i,
+				uint64_t hi)
+{
+	uint64_t lo;
+
+	while (i + 1u < n->nr && !n->leaf.slot[i + 1])
+		mt_slot_range(n, ++i, f->min, f->max, &lo, &hi);
+	return hi;
+}
+
+/* mt_fast_walk: record the path to the leaf covering first, and the slot
+ * covering it. For an insert, -EEXIST unless first lies in a gap that
+ * reaches last. */
 static int mt_fast_walk(struct maple_tree *mt, struct mt_fast *f, uint64_t first,
 			uint64_t last, bool insert)
 {
@@ -121,7 +140,9 @@ static int mt_fast_walk(struct maple_tree *mt, struct mt_fast *f, uint64_t first
 		n = n->in.child[i];
 		mt_node_prefetch(n);
 	}
-	if (insert && (n->leaf.slot[i] || hi < last))
+	f->lo = lo;
+	f->hi = hi;
+	if (insert && (n->leaf.slot[i] || mt_fast_run_end(f, n, i, hi) < last))
 		return -EEXIST;
 	return 0;
 }
@@ -200,6 +221,27 @@ static void mt_fast_value(struct maple_tree *mt, struct mt_fast *f, unsigned i, 
 		mt_gaps_update(f->path, f->off, h - 1, mt_node_gap(leaf, f->min, f->max));
 }
 
+/* mt_fast_exact: may [first, last] -> entry, a store of exactly the range
+ * of leaf slot i, be written into that slot in place? Any entry may (an
+ * overwrite, or a gap filled exactly: runs of gaps around it stay inside the
+ * leaf). An erase may, leaving a run of gaps unmerged inside the leaf, if
+ * the run cannot continue into a neighbouring leaf (slot i is not at an edge
+ * the leaf shares with one) and the leaf keeps an entry (a leaf of gaps
+ * only is never left behind, nor an empty tree with a root). */
+static bool mt_fast_exact(const struct mt_fast *f, const struct mt_node *leaf, unsigned i,
+			  void *entry)
+{
+	unsigned entries = 0;
+
+	if (entry)
+		return true;
+	if ((i == 0 && f->min > 0) || (i + 1u == leaf->nr && f->max < UINT64_MAX))
+		return false;
+	for (unsigned j = 0; j < leaf->nr; j++)
+		entries += leaf->leaf.slot[j] != NULL;
+	return entries > 1;
+}
+
 /* mt_fast_commit: build the new leaf, publish it in place of the old one,
  * retire the old one. 0 or -ENOMEM (nothing changed). */
 static int mt_fast_commit(struct maple_tree *mt, struct mt_fast *f)
@@ -261,6 +303,12 @@ static int mt_store_common(struct maple_tree *mt, uint64_t first, uint64_t last,
 	if (err)
 		return err;
 	leaf = f.path[mt->height - 1];
+	slot = (int)f.off[mt->height - 1];
+	if (f.lo == first && f.hi == last && mt_fast_exact(&f, leaf, (unsigned)slot, entry)) {
+		if (leaf->leaf.slot[slot] != entry)
+			mt_fast_value(mt, &f, (unsigned)slot, entry);
+		return 0;
+	}
 	if (last > f.max || !mt_fast_leaf(&f, leaf, first, last, entry) ||
 	    !mt_fast_fits(&f, leaf, mt->height))
 		return mt_store_general(mt, first, last, entry);

@@ -9,8 +9,8 @@
  *   + the new nodes built for the depth below
  *   + the children right of it,
  * and, at the leaves, the entries left of `first`, the new [first, last], and
- * the entries right of `last` (NULL neighbours merged, so gaps stay single
- * slots). The items are split evenly into ceil(n / fan-out) new nodes. Old
+ * the entries right of `last` (NULL neighbours merged: a rebuilt leaf has
+ * single-slot gaps, whatever runs the old leaves had). The items are split evenly into ceil(n / fan-out) new nodes. Old
  * subtrees outside the spans are shared, not copied; old nodes inside the
  * spans are replaced and retired (reused or freed after a grace period).
  *

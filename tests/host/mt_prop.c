@@ -290,9 +290,11 @@ static uint64_t prop_addr(uint64_t *s, uint64_t span)
 	return rnd(s) % span;
 }
 
-/* prop_gen: a random op; inserts/erases balanced around target ranges. */
+/* prop_gen: a random op; inserts/erases balanced around target ranges.
+ * *erased is the last range erased exactly: half the inserts put it back
+ * (in place, into the run of gaps its erase left unmerged). */
 static void prop_gen(uint64_t *s, struct prop_op *op, const struct model *m, uint64_t span,
-		     size_t target, uint64_t id)
+		     size_t target, uint64_t id, struct mt_range *erased)
 {
 	uint64_t r = rnd(s) % 100, len = 1 + rnd(s) % (rnd(s) % 32 ? 64 : span / 8);
 	bool grow = m->n < target;
@@ -304,6 +306,10 @@ static void prop_gen(uint64_t *s, struct prop_op *op, const struct model *m, uin
 	op->topdown = rnd(s) & 1;
 	if (r < (grow ? 35u : 12u)) {
 		op->kind = P_INSERT;
+		if (erased->last && rnd(s) % 2) {
+			op->a = erased->first;
+			op->b = erased->last;
+		}
 	} else if (r < 40) {
 		op->kind = P_STORE;
 	} else if (r < 55) {
@@ -313,6 +319,7 @@ static void prop_gen(uint64_t *s, struct prop_op *op, const struct model *m, uin
 
 			op->a = e->first;
 			op->b = e->last;
+			*erased = (struct mt_range){ e->first, e->last };
 		}
 	} else if (r < 90) {
 		op->kind = P_FIND + (uint8_t)(rnd(s) % 4);
@@ -335,6 +342,7 @@ static void prop_gen(uint64_t *s, struct prop_op *op, const struct model *m, uin
 static bool prop_seed(uint64_t seed, long nops, uint64_t span, size_t target)
 {
 	struct prop_op *ops = malloc(nops * sizeof(*ops));
+	struct mt_range erased = { 0, 0 };
 	struct prop_run pr;
 	uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
 	long i;
@@ -342,7 +350,7 @@ static bool prop_seed(uint64_t seed, long nops, uint64_t span, size_t target)
 	mt_init(&pr.mt);
 	model_init(&pr.m);
 	for (i = 0; i < nops; i++) {
-		prop_gen(&s, &ops[i], &pr.m, span, target, (uint64_t)i);
+		prop_gen(&s, &ops[i], &pr.m, span, target, (uint64_t)i, &erased);
 		if (!prop_apply(&pr, &ops[i]))
 			break;
 	}
@@ -350,8 +358,9 @@ static bool prop_seed(uint64_t seed, long nops, uint64_t span, size_t target)
 		printf("# seed %" PRIu64 " failed at op %ld: %s\n", seed, i, pr.why);
 		prop_shrink(ops, i + 1);
 	} else {
-		printf("# seed %" PRIu64 ": %ld ops ok, %zu ranges, height %u, %lu nodes\n",
-		       seed, nops, pr.m.n, pr.mt.height, mt_node_count(&pr.mt));
+		printf("# seed %" PRIu64 ": %ld ops ok, %zu ranges, height %u, %lu nodes, "
+		       "%lu stores in place\n", seed, nops, pr.m.n, pr.mt.height,
+		       mt_node_count(&pr.mt), pr.mt.st_value);
 	}
 	mt_destroy(&pr.mt);
 	model_free(&pr.m);

@@ -72,7 +72,9 @@ static void cycle_extra(struct maple_tree *mt, uint64_t c0, uint64_t c1, uint64_
 			rcu_barrier();	/* let the retired batches cool */
 		KT_REQUIRE(mt_reserve(mt, 2) == 0, "reserve");
 		KT_REQUIRE(mt_insert(mt, a, a + 0xfff, (void *)0x10) == 0, "insert");
-		KT_REQUIRE(mt_erase(mt, a, a + 0xfff) == 0, "erase");
+		/* Wider than the range (an exact erase would stay in place and
+		 * the next insert there too): every cycle retires leaves. */
+		KT_REQUIRE(mt_erase(mt, a - 0x800, a + 0xfff) == 0, "erase");
 		mt_reserve_release(mt);
 	}
 	rcu_barrier();
@@ -104,6 +106,40 @@ KTEST(mt_reserve_recycles)
 	KT_CHECK(full <= half + MT_RETIRE_BATCH, "retired nodes pile up: %" PRIu64
 		 " outside the tree after %u cycles, %" PRIu64 " after %u",
 		 half, CYCLES / 2, full, (unsigned)CYCLES);
+	KT_CHECK(mt_validate(&mt) == 0, "valid");
+	mt_destroy(&mt);
+}
+
+/* A reservation that took recycled nodes and is released unused gives
+ * them back to the tree's cache, not to env_free: a failed transaction
+ * leaves the live allocations as it found them, and the next store still
+ * finds its nodes recycled. */
+KTEST(mt_reserve_release_keeps_cache)
+{
+	struct maple_tree mt;
+	uint64_t live, st;
+
+	mt_init(&mt);
+	for (uint64_t i = 0; i < 200; i++)
+		KT_REQUIRE(mt_insert(&mt, i * 0x4000, i * 0x4000 + 0xfff, (void *)(i * 16 + 16)) == 0,
+			   "fill");
+	for (uint64_t i = 0; i < 200; i++)	/* not exact: each retires a leaf */
+		KT_REQUIRE(mt_erase(&mt, i * 0x4000 + 0x800, i * 0x4000 + 0x17ff) == 0, "erase");
+	rcu_barrier();	/* the retired batches cool */
+	live = alloc_inject_live();
+	KT_REQUIRE(mt_reserve(&mt, 50) == 0, "reserve");
+	KT_CHECK(mt.nr_recycled > 0, "the reservation took no recycled node");
+	mt_reserve_release(&mt);
+	KT_CHECK(alloc_inject_live() == live, "release changed live allocations by %" PRId64,
+		 (int64_t)(alloc_inject_live() - live));
+	st = mt.st_value;
+	alloc_inject_fail_nth(0);
+	KT_CHECK(mt_insert(&mt, 0x2000, 0x2fff, (void *)0x10) == 0 && mt.st_value == st,
+		 "a store that needs a node, after the release");
+	KT_CHECK(!alloc_inject_fired(), "the store did not find the recycled nodes");
+	alloc_inject_disarm();
+	mt_shrink(&mt);
+	KT_CHECK(alloc_inject_live() < live, "mt_shrink freed nothing");
 	KT_CHECK(mt_validate(&mt) == 0, "valid");
 	mt_destroy(&mt);
 }

@@ -55,6 +55,13 @@ static uint64_t flip_base(uint64_t i) { return i * REGION + REGION / 2; }
 static uint64_t hole_base(uint64_t i) { return (i + 1) * REGION - 4 * STABLE_LEN; }
 static void *hole_val(uint64_t i) { return (void *)(uintptr_t)(0x90000 + i * 16); }
 static void *pair_val(uint64_t i, int side) { return (void *)(uintptr_t)(0xa0000 + i * 16 + side * 8); }
+/* lone i (region i < NFLIP): [lone_base, +LONE_LEN) with gaps on both sides,
+ * between the hole's pair and the next region, alternately erased and put
+ * back exactly: in-place slot stores that leave (and refill) a run of three
+ * unmerged gaps inside its leaf when it is not at a leaf's edge. */
+#define LONE_LEN	0x800ull
+static uint64_t lone_base(uint64_t i) { return hole_base(i) + 2 * STABLE_LEN + 0x400; }
+static void *lone_val(uint64_t i) { return (void *)(uintptr_t)(0xb0000 + i * 16); }
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -82,7 +89,7 @@ static unsigned reader_check(uint64_t *s)
 	void *e;
 
 	rcu_read_lock();
-	switch (rnd(s) % 7) {
+	switch (rnd(s) % 8) {
 	case 0:
 		e = mt_find(&tree, base + rnd(s) % STABLE_LEN, &r);
 		bad = e != stable_val(i) || r.first != base || r.last != base + STABLE_LEN - 1;
@@ -116,6 +123,16 @@ static unsigned reader_check(uint64_t *s)
 		else
 			bad = e && (e != hole_val(i) || r.first != hole_base(i) ||
 				    r.last != hole_base(i) + STABLE_LEN - 1);
+		break;
+	case 6:	/* the lone range and the gaps around it: NULL or exact */
+		i %= rnd(s) & 1 ? NHOT : NFLIP;
+		a = hole_base(i) + 2 * STABLE_LEN + rnd(s) % (2 * STABLE_LEN);
+		e = mt_find(&tree, a, &r);
+		if (a < lone_base(i) || a >= lone_base(i) + LONE_LEN)
+			bad = e != NULL;
+		else
+			bad = e && (e != lone_val(i) || r.first != lone_base(i) ||
+				    r.last != lone_base(i) + LONE_LEN - 1);
 		break;
 	default:
 		if (mt_gap_find(&tree, base, base + REGION - 1, 1 + rnd(s) % 4096, 1,
@@ -184,11 +201,17 @@ static int writer_step(uint64_t *s, uint64_t id)
 		return writer_burst(s, i, id);
 	if (r < 30) {	/* in-place value stores; readers watch NHOT closely */
 		i %= r < 20 ? NHOT : NFLIP;
-		if (r & 1)
+		if (r % 3 == 0)
 			return mt_store(&tree, flip_base(i), flip_base(i) + STABLE_LEN - 1,
 					flip_val(i, (int)(rnd(s) & 1)));
-		return mt_store(&tree, hole_base(i), hole_base(i) + STABLE_LEN - 1,
-				rnd(s) & 1 ? hole_val(i) : NULL);
+		if (r % 3 == 1)
+			return mt_store(&tree, hole_base(i), hole_base(i) + STABLE_LEN - 1,
+					rnd(s) & 1 ? hole_val(i) : NULL);
+		if (rnd(s) & 1)
+			return mt_erase(&tree, lone_base(i), lone_base(i) + LONE_LEN - 1);
+		int ret = mt_insert(&tree, lone_base(i), lone_base(i) + LONE_LEN - 1, lone_val(i));
+
+		return ret == -EEXIST ? 0 : ret;
 	}
 	churn_range(s, i, &f, &l);
 	if (r < 50) {
@@ -219,6 +242,7 @@ KTEST(mt_torture_rcu)
 		err |= mt_insert(&tree, hole_base(i) - STABLE_LEN, hole_base(i) - 1, pair_val(i, 0));
 		err |= mt_insert(&tree, hole_base(i) + STABLE_LEN, hole_base(i) + 2 * STABLE_LEN - 1,
 				 pair_val(i, 1));
+		err |= mt_insert(&tree, lone_base(i), lone_base(i) + LONE_LEN - 1, lone_val(i));
 	}
 	KT_REQUIRE(!err && mt_validate(&tree) == 0, "setup");
 	debug_yield_enable(256);
