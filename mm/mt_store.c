@@ -9,8 +9,8 @@
  * the path:
  *   - value only: the store replaces exactly one slot's value and no pivot
  *     (same range, other entry; a gap slot filled exactly; an entry erased
- *     exactly, leaving its NULL neighbours unmerged when it is not at a leaf
- *     edge shared with a neighbour, mt_fast_exact): one rcu_assign_pointer
+ *     exactly, leaving its NULL neighbours unmerged unless they would then
+ *     continue into a neighbouring leaf, mt_fast_exact): one rcu_assign_pointer
  *     into the slot. Allocates nothing. Without the unmerged runs, an erase
  *     beside a gap would copy the leaf and write the parent's child pointer,
  *     a line every lookup through that parent reads, and putting the range
@@ -221,21 +221,34 @@ static void mt_fast_value(struct maple_tree *mt, struct mt_fast *f, unsigned i, 
 		mt_gaps_update(f->path, f->off, h - 1, mt_node_gap(leaf, f->min, f->max));
 }
 
+/* mt_fast_is_gap: is addr in a gap? A walk under the writer lock. */
+static bool mt_fast_is_gap(const struct maple_tree *mt, uint64_t addr)
+{
+	const struct mt_node *n = mt->root;
+
+	while (n->type != MT_LEAF)
+		n = n->in.child[mt_slot_find(n, addr)];
+	return !n->leaf.slot[mt_slot_find(n, addr)];
+}
+
 /* mt_fast_exact: may [first, last] -> entry, a store of exactly the range
  * of leaf slot i, be written into that slot in place? Any entry may (an
  * overwrite, or a gap filled exactly: runs of gaps around it stay inside the
  * leaf). An erase may, leaving a run of gaps unmerged inside the leaf, if
- * the run cannot continue into a neighbouring leaf (slot i is not at an edge
- * the leaf shares with one) and the leaf keeps an entry (a leaf of gaps
- * only is never left behind, nor an empty tree with a root). */
-static bool mt_fast_exact(const struct mt_fast *f, const struct mt_node *leaf, unsigned i,
-			  void *entry)
+ * the run cannot continue into a neighbouring leaf (at an edge the leaf
+ * shares with another, that leaf's adjacent slot holds an entry) and the
+ * leaf keeps an entry (a leaf of gaps only is never left behind, nor an
+ * empty tree with a root). */
+static bool mt_fast_exact(const struct maple_tree *mt, const struct mt_fast *f,
+			  const struct mt_node *leaf, unsigned i, void *entry)
 {
 	unsigned entries = 0;
 
 	if (entry)
 		return true;
-	if ((i == 0 && f->min > 0) || (i + 1u == leaf->nr && f->max < UINT64_MAX))
+	if (i == 0 && f->min > 0 && mt_fast_is_gap(mt, f->min - 1))
+		return false;
+	if (i + 1u == leaf->nr && f->max < UINT64_MAX && mt_fast_is_gap(mt, f->max + 1))
 		return false;
 	for (unsigned j = 0; j < leaf->nr; j++)
 		entries += leaf->leaf.slot[j] != NULL;
@@ -304,7 +317,7 @@ static int mt_store_common(struct maple_tree *mt, uint64_t first, uint64_t last,
 		return err;
 	leaf = f.path[mt->height - 1];
 	slot = (int)f.off[mt->height - 1];
-	if (f.lo == first && f.hi == last && mt_fast_exact(&f, leaf, (unsigned)slot, entry)) {
+	if (f.lo == first && f.hi == last && mt_fast_exact(mt, &f, leaf, (unsigned)slot, entry)) {
 		if (leaf->leaf.slot[slot] != entry)
 			mt_fast_value(mt, &f, (unsigned)slot, entry);
 		return 0;

@@ -223,6 +223,42 @@ KTEST(mt_inplace_inner_inject)
 	teardown(&mt, live0);
 }
 
+/* Adjacent ranges (no gaps, as contiguous mappings are): erasing every
+ * third one leaves gaps between entries, also at leaf edges, whose
+ * neighbour across the edge is an entry: each erase, and putting each back,
+ * is one slot written in place, with every allocation failing. */
+KTEST(mt_inplace_erase_adjacent)
+{
+	uint64_t live0 = alloc_inject_live(), sv, n = 0;
+	struct maple_tree mt;
+	int err = 0;
+
+	mt_init(&mt);
+	for (uint64_t i = 0; i < NR && !err; i++)
+		err = mt_insert(&mt, first_of(0) + i * 0x1000, first_of(0) + i * 0x1000 + 0xfff,
+				val(i));
+	KT_REQUIRE(!err && mt.height >= 2, "build: %d, height %u", err, mt.height);
+	drain(&mt);
+	sv = mt.st_value;
+	alloc_inject_fail_nth(0);
+	for (uint64_t i = 1; i < NR && !err; i += 3, n++)
+		err = mt_erase(&mt, first_of(0) + i * 0x1000, first_of(0) + i * 0x1000 + 0xfff);
+	KT_CHECK(!err && !alloc_inject_fired() && mt.st_value == sv + n,
+		 "erase: %d, allocated %d, %" PRIu64 " of %" PRIu64 " in place", err,
+		 alloc_inject_fired(), (uint64_t)(mt.st_value - sv), n);
+	KT_CHECK(mt_validate(&mt) == 0, "valid after the erases");
+	for (uint64_t i = 1; i < NR && !err; i += 3)
+		err = mt_insert(&mt, first_of(0) + i * 0x1000, first_of(0) + i * 0x1000 + 0xfff,
+				val(i));
+	KT_CHECK(!err && !alloc_inject_fired() && mt.st_value == sv + 2 * n,
+		 "put back: %d, allocated %d", err, alloc_inject_fired());
+	alloc_inject_disarm();
+	KT_CHECK(mt_validate(&mt) == 0, "valid after putting back");
+	for (uint64_t i = 0; i < NR; i += 7)
+		KT_CHECK(mt_find(&mt, first_of(0) + i * 0x1000 + 5, NULL) == val(i), "range %" PRIu64, i);
+	teardown(&mt, live0);
+}
+
 int main(int argc, char **argv)
 {
 	hostcpu_register();
