@@ -141,7 +141,7 @@ struct Rb {
 	void *find(uint64_t a) { return rbb_find(t, a); }
 	int insert(uint64_t f, uint64_t l, void *v) { return rbb_insert(t, f, l, v); }
 	int erase(uint64_t f, uint64_t) { return rbb_erase(t, f); }
-	int restore(uint64_t, uint64_t, void *) { abort(); }	// not measured
+	int restore(uint64_t f, uint64_t l, void *v) { return rbb_set_val(t, f, l, v); }
 	int gap(uint64_t hi, uint64_t size, uint64_t *a) { return rbb_gap_topdown(t, hi, size, a); }
 	size_t bytes() { return rbb_bytes(t); }
 };
@@ -341,6 +341,17 @@ bool cross_check()
 		if (k % 3) {
 			m.insert(l.first[i], l.last[i], l.val(i));
 			r.insert(l.first[i], l.last[i], l.val(i));
+		}
+		size_t j = xorshift(s) % l.first.size();	// restore, where present
+		if (m.find(l.first[j]) && (m.restore(l.first[j], l.last[j], l.val(j, k & 1)) ||
+					   r.restore(l.first[j], l.last[j], l.val(j, k & 1)))) {
+			fprintf(stderr, "restore failed at %#lx\n", (unsigned long)l.first[j]);
+			return false;
+		}
+		uint64_t at = l.first[j] + xorshift(s) % (l.last[j] - l.first[j] + 1);
+		if (m.find(at) != r.find(at)) {
+			fprintf(stderr, "find mismatch at %#lx\n", (unsigned long)at);
+			return false;
 		}
 		uint64_t hi = xorshift(s) % l.last.back(), size = 4096 * (1 + xorshift(s) % 80);
 		int e1 = m.gap(hi, size, &a1), e2 = r.gap(hi, size, &a2);

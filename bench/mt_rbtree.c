@@ -129,6 +129,23 @@ int rbb_insert(struct rbb *t, uint64_t first, uint64_t last, void *val)
 	return 0;
 }
 
+/* rbb_set_val: a new value for the range [first, last], which must exist
+ * exactly (the baseline of the tree's in-place value store). */
+int rbb_set_val(struct rbb *t, uint64_t first, uint64_t last, void *val)
+{
+	struct rbn key = { .first = first, .last = first }, *n;
+	int ret = -ENOENT;
+
+	pthread_rwlock_wrlock(&t->lock);
+	n = RB_FIND(rbb_tree, &t->head, &key);
+	if (n && n->first == first && n->last == last) {
+		n->val = val;
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&t->lock);
+	return ret;
+}
+
 int rbb_erase(struct rbb *t, uint64_t first)
 {
 	struct rbn key = { .first = first, .last = first }, *n, *succ, *fix;
