@@ -182,27 +182,21 @@ void mt_replace_child(struct maple_tree *mt, struct mt_node *const *path, const 
 	mt_gaps_update(path, off, depth, gap);
 }
 
-/* mt_fast_slot: if the new leaf has the old leaf's shape (same count, same
- * pivots), the index of the one slot whose value changes (nr if none);
- * else -1. */
-static int mt_fast_slot(const struct mt_fast *f, const struct mt_node *leaf)
+/* mt_fast_unchanged: is the new leaf the old one (a store that changes
+ * nothing, such as an erase inside a single-slot gap)? A store of exactly
+ * one slot's range never gets here (mt_fast_exact writes it in place, or it
+ * changes the leaf's shape or is refused by mt_fast_fits). */
+static bool mt_fast_unchanged(const struct mt_fast *f, const struct mt_node *leaf)
 {
-	int changed = leaf->nr;
-	unsigned diffs = 0;
-
 	if (f->n != leaf->nr)
-		return -1;
+		return false;
 	for (unsigned i = 0; i < f->n; i++) {
 		if (i + 1u < f->n && f->it[i].last != leaf->leaf.pivot[i])
-			return -1;
-		if (f->it[i].ptr != leaf->leaf.slot[i]) {
-			changed = (int)i;
-			diffs++;
-		}
+			return false;
+		KASSERT(f->it[i].ptr == leaf->leaf.slot[i],
+			"mt_fast_unchanged: slot %u changes, no pivot does", i);
 	}
-	/* Same pivots: [first, last] is exactly one old slot. */
-	KASSERT(diffs <= 1, "mt_fast_slot: %u slots change, pivots do not", diffs);
-	return changed;
+	return true;
 }
 
 /* mt_fast_value: store entry into slot i of the leaf in place, then fix the
@@ -302,7 +296,8 @@ static int mt_store_common(struct maple_tree *mt, uint64_t first, uint64_t last,
 {
 	struct mt_node *leaf;
 	struct mt_fast f;
-	int err, slot;
+	unsigned slot;
+	int err;
 
 	if (first > last || (insert && !entry))
 		return -EINVAL;
@@ -316,21 +311,18 @@ static int mt_store_common(struct maple_tree *mt, uint64_t first, uint64_t last,
 	if (err)
 		return err;
 	leaf = f.path[mt->height - 1];
-	slot = (int)f.off[mt->height - 1];
-	if (f.lo == first && f.hi == last && mt_fast_exact(mt, &f, leaf, (unsigned)slot, entry)) {
+	slot = f.off[mt->height - 1];
+	if (f.lo == first && f.hi == last && mt_fast_exact(mt, &f, leaf, slot, entry)) {
 		if (leaf->leaf.slot[slot] != entry)
-			mt_fast_value(mt, &f, (unsigned)slot, entry);
+			mt_fast_value(mt, &f, slot, entry);
 		return 0;
 	}
 	if (last > f.max || !mt_fast_leaf(&f, leaf, first, last, entry) ||
 	    !mt_fast_fits(&f, leaf, mt->height))
 		return mt_store_general(mt, first, last, entry);
-	slot = mt_fast_slot(&f, leaf);
-	if (slot < 0)
-		return mt_fast_commit(mt, &f);
-	if (slot < leaf->nr)
-		mt_fast_value(mt, &f, (unsigned)slot, entry);
-	return 0;
+	if (mt_fast_unchanged(&f, leaf))
+		return 0;
+	return mt_fast_commit(mt, &f);
 }
 
 /* mt_store: make [first, last] map to entry (NULL: erase), trimming or
