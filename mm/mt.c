@@ -37,7 +37,10 @@ void mt_init(struct maple_tree *mt)
 }
 
 /* mt_node_get: a zeroed node from the reservation, else from env_alloc;
- * NULL when env_alloc fails. Writer lock held. */
+ * NULL when env_alloc fails. Writer lock held. Recycled nodes sit behind
+ * the fresh ones in the reservation (mt_reserve takes them first and puts
+ * fresh ones in front), so the ones used first are fresh: the recycled
+ * count only drops when fewer nodes than that are left. */
 struct mt_node *mt_node_get(struct maple_tree *mt)
 {
 	struct mt_node *n = mt->reserve;
@@ -45,6 +48,8 @@ struct mt_node *mt_node_get(struct maple_tree *mt)
 	if (n) {
 		mt->reserve = n->reserve_next;
 		mt->nr_reserve--;
+		if (mt->nr_recycled > mt->nr_reserve)
+			mt->nr_recycled = mt->nr_reserve;
 		if (mt->reserve)	/* recycled nodes are cold: overlap */
 			__builtin_prefetch(mt->reserve, 1);
 	} else {

@@ -44,11 +44,12 @@ static void mt_validate_fill(struct mt_vstate *st, const struct mt_node *n, unsi
 
 /* mt_validate_leaf: slots continue the address sequence; gaps may be
  * adjacent inside a leaf (unmerged runs), never across two leaves; every
- * leaf holds an entry. */
+ * leaf holds an entry, and a non-root leaf MT_LEAF_MIN items with each run
+ * counted once. */
 static void mt_validate_leaf(struct mt_vstate *st, const struct mt_node *n,
-			     uint64_t min, uint64_t max)
+			     uint64_t min, uint64_t max, bool root)
 {
-	unsigned entries = 0;
+	unsigned entries = 0, items = 0;
 	uint64_t lo, hi;
 
 	for (unsigned i = 0; i < n->nr; i++) {
@@ -59,6 +60,7 @@ static void mt_validate_leaf(struct mt_vstate *st, const struct mt_node *n,
 		if (i == 0 && !n->leaf.slot[0] && st->prev_null)
 			MT_BAD(st, "leaf %p: a gap continues from the previous leaf at %#lx",
 			       (void *)n, (unsigned long)lo);
+		items += !(i && !n->leaf.slot[i] && st->prev_null);
 		st->prev_null = !n->leaf.slot[i];
 		entries += !st->prev_null;
 		st->next = hi + 1;
@@ -67,6 +69,9 @@ static void mt_validate_leaf(struct mt_vstate *st, const struct mt_node *n,
 	if (!entries)
 		MT_BAD(st, "leaf %p [%#lx, %#lx] holds no entry", (void *)n, (unsigned long)min,
 		       (unsigned long)max);
+	if (!root && items < MT_LEAF_MIN)
+		MT_BAD(st, "leaf %p [%#lx, %#lx] has %u items with runs merged", (void *)n,
+		       (unsigned long)min, (unsigned long)max, items);
 }
 
 /* mt_validate_node: check the subtree; returns its largest gap. */
@@ -80,7 +85,7 @@ static uint64_t mt_validate_node(struct mt_vstate *st, const struct mt_node *n, 
 	if (st->err)
 		return 0;
 	if (n->type == MT_LEAF) {
-		mt_validate_leaf(st, n, min, max);
+		mt_validate_leaf(st, n, min, max, d == 0);
 		return mt_node_gap(n, min, max);
 	}
 	for (unsigned i = 0; i < n->nr && !st->err; i++) {

@@ -23,7 +23,8 @@
  * exist only where an erase was written in place (mt_store.c: an exact erase
  * of one slot leaves its NULL neighbours unmerged, so that putting the range
  * back is in place too); every store that rebuilds a leaf merges them. Every
- * leaf holds at least one entry. gap[i] of an internal node is the longest
+ * leaf holds at least one entry, and a non-root leaf at least MT_LEAF_MIN
+ * items with each run counted once (the fill it would have merged). gap[i] of an internal node is the longest
  * run anywhere below child[i] (saturated at UINT64_MAX for the 2^64-byte gap
  * of an empty tree).
  *

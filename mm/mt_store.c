@@ -230,13 +230,16 @@ static bool mt_fast_is_gap(const struct maple_tree *mt, uint64_t addr)
  * overwrite, or a gap filled exactly: runs of gaps around it stay inside the
  * leaf). An erase may, leaving a run of gaps unmerged inside the leaf, if
  * the run cannot continue into a neighbouring leaf (at an edge the leaf
- * shares with another, that leaf's adjacent slot holds an entry) and the
- * leaf keeps an entry (a leaf of gaps only is never left behind, nor an
- * empty tree with a root). */
+ * shares with another, that leaf's adjacent slot holds an entry), the leaf
+ * keeps an entry (a leaf of gaps only is never left behind, nor an empty
+ * tree with a root), and a non-root leaf keeps MT_LEAF_MIN items counting
+ * each run once (so the general path's span bounds, which count merged
+ * items, hold as if every leaf were merged). */
 static bool mt_fast_exact(const struct maple_tree *mt, const struct mt_fast *f,
 			  const struct mt_node *leaf, unsigned i, void *entry)
 {
-	unsigned entries = 0;
+	unsigned entries = 0, items = 0;
+	bool prev_gap = false;
 
 	if (entry)
 		return true;
@@ -244,9 +247,14 @@ static bool mt_fast_exact(const struct maple_tree *mt, const struct mt_fast *f,
 		return false;
 	if (i + 1u == leaf->nr && f->max < UINT64_MAX && mt_fast_is_gap(mt, f->max + 1))
 		return false;
-	for (unsigned j = 0; j < leaf->nr; j++)
-		entries += leaf->leaf.slot[j] != NULL;
-	return entries > 1;
+	for (unsigned j = 0; j < leaf->nr; j++) {	/* the leaf after the erase */
+		bool gap = j == i || !leaf->leaf.slot[j];
+
+		entries += !gap;
+		items += !(gap && prev_gap);
+		prev_gap = gap;
+	}
+	return entries > 0 && (mt->height == 1 || items >= MT_LEAF_MIN);
 }
 
 /* mt_fast_commit: build the new leaf, publish it in place of the old one,

@@ -45,6 +45,9 @@
  * follows), so a
  * depth has at most 2*16 + 1 + 2*16 leaf items or 2*10 + 5 + 2*10 children,
  * hence at most MT_SPLIT_MAX (5) new nodes per depth (mt_store_worst_case).
+ * Items are counted with runs of gaps merged (mt_seq_push); leaves with
+ * unmerged runs (mt_store.c) keep MT_LEAF_MIN merged items, so the
+ * underfull widening above stops where it would if every leaf were merged.
  */
 #include "mm/mt_node.h"
 

@@ -123,9 +123,19 @@ KTEST(mt_reserve_release_keeps_cache)
 	for (uint64_t i = 0; i < 200; i++)
 		KT_REQUIRE(mt_insert(&mt, i * 0x4000, i * 0x4000 + 0xfff, (void *)(i * 16 + 16)) == 0,
 			   "fill");
-	for (uint64_t i = 0; i < 200; i++)	/* not exact: each retires a leaf */
-		KT_REQUIRE(mt_erase(&mt, i * 0x4000 + 0x800, i * 0x4000 + 0x17ff) == 0, "erase");
-	rcu_barrier();	/* the retired batches cool */
+	/* Rounds of stores outside any transaction, each retiring a leaf and
+	 * taking recycled nodes as the earlier rounds' batches cool: the
+	 * reservation below then finds a count of recycled nodes built up by
+	 * stores that used them (it once returned fresh nodes for those). */
+	for (uint64_t round = 0; round < 4; round++) {
+		for (uint64_t i = 0; i < 200; i++) {	/* not exact: a leaf each */
+			uint64_t a = i * 0x4000 + 0x2000 + round * 0x100;
+
+			KT_REQUIRE(mt_insert(&mt, a, a + 0xff, (void *)0x20) == 0 &&
+				   mt_erase(&mt, a - 0x10, a + 0xff) == 0, "churn");
+		}
+		rcu_barrier();	/* the retired batches cool */
+	}
 	live = alloc_inject_live();
 	KT_REQUIRE(mt_reserve(&mt, 50) == 0, "reserve");
 	KT_CHECK(mt.nr_recycled > 0, "the reservation took no recycled node");
