@@ -141,12 +141,9 @@ bool mt_cool_take(struct maple_tree *mt)
 	return true;
 }
 
-/* mt_cool_return: give the first n reserved nodes back to the cache as a
- * cooled batch at the head of the FIFO (it is cool: it came from cooled
- * batches, mt_cool_take), so that a reservation released unused leaves the
- * cache, and the environment's live allocations, as it found them. Writer
- * lock held. */
-void mt_cool_return(struct maple_tree *mt, unsigned n)
+/* mt_cool_push: make the first n reserved nodes a cooled batch at the head
+ * of the FIFO (it is cool: its nodes came from cooled batches). */
+static void mt_cool_push(struct maple_tree *mt, unsigned n)
 {
 	struct mt_node *b = mt->reserve, *tail = b, *x = b;
 
@@ -165,6 +162,22 @@ void mt_cool_return(struct maple_tree *mt, unsigned n)
 	mt->cool_head = b;
 	if (!mt->cool_tail)
 		mt->cool_tail = b;
+}
+
+/* mt_cool_return: give the first n reserved nodes back to the cache (they
+ * came from cooled batches, mt_cool_take), so that a reservation released
+ * unused leaves the cache, and the environment's live allocations, as it
+ * found them. In batches of MT_RETIRE_BATCH, so that the next store that
+ * needs one node does not pull a whole large reservation back into
+ * mt->reserve. Writer lock held. */
+void mt_cool_return(struct maple_tree *mt, unsigned n)
+{
+	while (n) {
+		unsigned m = n < MT_RETIRE_BATCH ? n : MT_RETIRE_BATCH;
+
+		mt_cool_push(mt, m);
+		n -= m;
+	}
 }
 
 void mt_shrink(struct maple_tree *mt)

@@ -147,6 +147,8 @@ KTEST(mt_reserve_release_keeps_cache)
 	KT_CHECK(mt_insert(&mt, 0x2000, 0x2fff, (void *)0x10) == 0 && mt.st_value == st,
 		 "a store that needs a node, after the release");
 	KT_CHECK(!alloc_inject_fired(), "the store did not find the recycled nodes");
+	KT_CHECK(mt.nr_reserve < MT_RETIRE_BATCH, "the store pulled %u nodes back into the "
+		 "reservation", mt.nr_reserve);
 	alloc_inject_disarm();
 	mt_shrink(&mt);
 	KT_CHECK(alloc_inject_live() < live, "mt_shrink freed nothing");
