@@ -67,29 +67,6 @@ static bool mt_gap_fit(struct mt_gapq *q, uint64_t a, uint64_t b)
 	return true;
 }
 
-/* mt_gap_run: the run of gaps of leaf n that slot i starts, in search
- * order (downward if topdown): its bounds in *a, *b; returns the slot the
- * run ends at. Slots are read once each, with rcu_dereference. */
-static unsigned mt_gap_run(const struct mt_gapq *q, struct mt_node *n, unsigned i,
-			   uint64_t min, uint64_t max, uint64_t *a, uint64_t *b)
-{
-	uint64_t lo, hi;
-
-	mt_slot_range(n, i, min, max, a, b);
-	for (;;) {
-		unsigned k = q->topdown ? i - 1 : i + 1;
-
-		if ((q->topdown ? i == 0 : k >= n->nr) || rcu_dereference(n->leaf.slot[k]))
-			return i;
-		mt_slot_range(n, k, min, max, &lo, &hi);
-		if (q->topdown)
-			*a = lo;
-		else
-			*b = hi;
-		i = k;
-	}
-}
-
 /* mt_gap_leaf: place the request in the first gap of leaf n ([min, max])
  * that fits, in search order. A gap is a run of NULL slots (mt_node.h). 1,
  * 0, or -EAGAIN as mt_gap_node. */
@@ -103,7 +80,7 @@ static int mt_gap_leaf(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint6
 
 		if (rcu_dereference(n->leaf.slot[i]))
 			continue;
-		end = mt_gap_run(q, n, i, min, max, &a, &b);
+		end = mt_leaf_run(n, i, q->topdown, min, max, &a, &b);
 		j += q->topdown ? i - end : end - i;
 		if (b < q->lo || a > q->hi)
 			continue;

@@ -180,6 +180,30 @@ static inline void mt_slot_range(const struct mt_node *n, unsigned i, uint64_t m
 	*hi = i + 1u < n->nr ? piv[i] : max;
 }
 
+/* mt_leaf_run: the run of gaps of leaf n ([min, max]) that starts at gap
+ * slot i, followed downward if down, else upward: its bounds in *a, *b;
+ * returns the slot it ends at. Runs never continue into another leaf. Each
+ * slot is loaded once, with rcu_dereference (RCU readers use it too). */
+static inline unsigned mt_leaf_run(const struct mt_node *n, unsigned i, bool down, uint64_t min,
+				   uint64_t max, uint64_t *a, uint64_t *b)
+{
+	uint64_t lo, hi;
+
+	mt_slot_range(n, i, min, max, a, b);
+	for (;;) {
+		unsigned k = down ? i - 1 : i + 1;
+
+		if ((down ? i == 0 : k >= n->nr) || rcu_dereference(n->leaf.slot[k]))
+			return i;
+		mt_slot_range(n, k, min, max, &lo, &hi);
+		if (down)
+			*a = lo;
+		else
+			*b = hi;
+		i = k;
+	}
+}
+
 /* mt_node_prefetch: start loading all four lines of a node we are about to
  * search or write, so that they miss in parallel, not one by one. A hint:
  * harmless on any address. */

@@ -104,19 +104,6 @@ static bool mt_fast_fits(const struct mt_fast *f, const struct mt_node *leaf, un
 	return true;
 }
 
-/* mt_fast_run_end: the last address of the run of gaps in leaf n that
- * starts with slot i (a gap covering up to hi). Runs stay inside one leaf
- * (mt_node.h), so the address after the run holds an entry. */
-static uint64_t mt_fast_run_end(const struct mt_fast *f, const struct mt_node *n, unsigned i,
-				uint64_t hi)
-{
-	uint64_t lo;
-
-	while (i + 1u < n->nr && !n->leaf.slot[i + 1])
-		mt_slot_range(n, ++i, f->min, f->max, &lo, &hi);
-	return hi;
-}
-
 /* mt_fast_walk: record the path to the leaf covering first, and the slot
  * covering it. For an insert, -EEXIST unless first lies in a gap that
  * reaches last. */
@@ -142,9 +129,12 @@ static int mt_fast_walk(struct maple_tree *mt, struct mt_fast *f, uint64_t first
 	}
 	f->lo = lo;
 	f->hi = hi;
-	if (insert && (n->leaf.slot[i] || mt_fast_run_end(f, n, i, hi) < last))
+	if (!insert)
+		return 0;
+	if (n->leaf.slot[i])
 		return -EEXIST;
-	return 0;
+	mt_leaf_run(n, i, false, f->min, f->max, &lo, &hi);	/* the whole gap */
+	return hi < last ? -EEXIST : 0;
 }
 
 /* mt_gaps_update: the node at `depth` on path (child off[d] of path[d] for
