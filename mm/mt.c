@@ -248,20 +248,14 @@ size_t mt_bytes(const struct maple_tree *mt)
  * mt_node.h). */
 static uint64_t mt_leaf_gap(const struct mt_node *n, uint64_t min, uint64_t max)
 {
-	uint64_t best = 0, start = 0, lo, hi;
-	bool in_run = false;
+	uint64_t best = 0, lo, hi;
 
 	for (unsigned i = 0; i < n->nr; i++) {
-		if (n->leaf.slot[i]) {
-			in_run = false;
+		if (n->leaf.slot[i])
 			continue;
-		}
-		mt_slot_range(n, i, min, max, &lo, &hi);
-		if (!in_run)
-			start = lo;
-		in_run = true;
-		if (mt_gap_len(start, hi) > best)
-			best = mt_gap_len(start, hi);
+		i = mt_leaf_run(n, i, false, min, max, &lo, &hi);
+		if (mt_gap_len(lo, hi) > best)
+			best = mt_gap_len(lo, hi);
 	}
 	return best;
 }
