@@ -205,16 +205,6 @@ static void mt_fast_value(struct maple_tree *mt, struct mt_fast *f, unsigned i, 
 		mt_gaps_update(f->path, f->off, h - 1, mt_node_gap(leaf, f->min, f->max));
 }
 
-/* mt_fast_is_gap: is addr in a gap? A walk under the writer lock. */
-static bool mt_fast_is_gap(const struct maple_tree *mt, uint64_t addr)
-{
-	const struct mt_node *n = mt->root;
-
-	while (n->type != MT_LEAF)
-		n = n->in.child[mt_slot_find(n, addr)];
-	return !n->leaf.slot[mt_slot_find(n, addr)];
-}
-
 /* mt_fast_exact: may [first, last] -> entry, a store of exactly the range
  * of leaf slot i, be written into that slot in place? Any entry may (an
  * overwrite, or a gap filled exactly: runs of gaps around it stay inside the
@@ -225,7 +215,7 @@ static bool mt_fast_is_gap(const struct maple_tree *mt, uint64_t addr)
  * tree with a root), and a non-root leaf keeps MT_LEAF_MIN items counting
  * each run once (so the general path's span bounds, which count merged
  * items, hold as if every leaf were merged). */
-static bool mt_fast_exact(const struct maple_tree *mt, const struct mt_fast *f,
+static bool mt_fast_exact(struct maple_tree *mt, const struct mt_fast *f,
 			  const struct mt_node *leaf, unsigned i, void *entry)
 {
 	unsigned entries = 0, items = 0;
@@ -233,9 +223,9 @@ static bool mt_fast_exact(const struct maple_tree *mt, const struct mt_fast *f,
 
 	if (entry)
 		return true;
-	if (i == 0 && f->min > 0 && mt_fast_is_gap(mt, f->min - 1))
+	if (i == 0 && f->min > 0 && !mt_find(mt, f->min - 1, NULL))
 		return false;
-	if (i + 1u == leaf->nr && f->max < UINT64_MAX && mt_fast_is_gap(mt, f->max + 1))
+	if (i + 1u == leaf->nr && f->max < UINT64_MAX && !mt_find(mt, f->max + 1, NULL))
 		return false;
 	for (unsigned j = 0; j < leaf->nr; j++) {	/* the leaf after the erase */
 		bool gap = j == i || !leaf->leaf.slot[j];
