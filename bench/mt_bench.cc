@@ -4,7 +4,9 @@
 //   Lookup/{Mt,Rb}/N        mt_find of random present addresses (RCU read
 //                           section per lookup vs rdlock per lookup)
 //   Churn/{Mt,Rb}/N         erase a random range and insert it back (two
-//                           writes per iteration, writer lock held by each)
+//                           writes per iteration, writer lock held by each);
+//                           Mt counters: share of stores in place, copying
+//                           a leaf, copying a subtree
 //   Gap/{Mt,Rb}/N           top-down search for a gap below a random limit
 //   Readers/{Mt,Rb}/N/W     one reader thread doing lookups, with W = 0: no
 //                           writer, 1: a writer thread churning flat out,
@@ -133,6 +135,15 @@ struct Mt {
 		return r;
 	}
 	size_t bytes() { return mt_bytes(&mt); }
+	// how the stores so far were published (mm/mt.h st_*): in place,
+	// one new leaf, a new subtree, a new root
+	void mix(unsigned long out[4])
+	{
+		out[0] = mt.st_value;
+		out[1] = mt.st_leaf;
+		out[2] = mt.st_inner;
+		out[3] = mt.st_root;
+	}
 };
 
 struct Rb {
@@ -144,6 +155,7 @@ struct Rb {
 	int restore(uint64_t f, uint64_t l, void *v) { return rbb_set_val(t, f, l, v); }
 	int gap(uint64_t hi, uint64_t size, uint64_t *a) { return rbb_gap_topdown(t, hi, size, a); }
 	size_t bytes() { return rbb_bytes(t); }
+	void mix(unsigned long out[4]) { out[0] = out[1] = out[2] = out[3] = 0; }
 };
 
 template <class T> void fill(T &t, const Layout &l)
@@ -209,6 +221,8 @@ template <class T> void BM_Churn(benchmark::State &st)
 	T &t = f.t;
 	uint64_t s = 1234;
 	bool bad = false;
+	unsigned long m0[4], m1[4];
+	t.mix(m0);
 	for (auto _ : st) {
 		size_t i = xorshift(s) % l.first.size();
 		bad |= t.erase(l.first[i], l.last[i]) != 0;
@@ -216,6 +230,12 @@ template <class T> void BM_Churn(benchmark::State &st)
 	}
 	if (bad)
 		st.SkipWithError("churn write failed");
+	t.mix(m1);
+	// Mt only (Rb reports zeros): the share of stores published in place
+	// (one slot written) and by copying a leaf or a subtree
+	st.counters["in_place"] = (double)(m1[0] - m0[0]) / (2.0 * st.iterations());
+	st.counters["leaf_copy"] = (double)(m1[1] - m0[1]) / (2.0 * st.iterations());
+	st.counters["subtree_copy"] = (double)(m1[2] + m1[3] - m0[2] - m0[3]) / (2.0 * st.iterations());
 	st.SetItemsProcessed(st.iterations() * 2);
 }
 

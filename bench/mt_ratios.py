@@ -29,6 +29,11 @@ for n in (16, 1000, 100000):
     print('%-8d %-28s %8.1fns %8.1fns %7.2fx  (rb/mt, target >= 1.5 at 100000)' % (n, 'lookup cpu/op', lm, lr, lr / lm))
     cm, cr = g('BM_Churn<Mt>/%d' % n), g('BM_Churn<Rb>/%d' % n)
     print('%-8d %-28s %8.1fns %8.1fns %7.2fx  (mt/rb, target <= 2)' % (n, 'insert+erase cpu/pair', cm, cr, cm / cr))
+    cx = b['BM_Churn<Mt>/%d' % n]
+    if 'in_place' in cx:
+        print('%-8d %-28s %.0f%% in place, %.0f%% copy a leaf, %.0f%% copy a subtree' % (
+              n, 'mt stores of that churn', 100 * cx['in_place'], 100 * cx['leaf_copy'],
+              100 * cx['subtree_copy']))
     gm, gr = g('BM_Gap<Mt>/%d' % n), g('BM_Gap<Rb>/%d' % n)
     print('%-8d %-28s %8.1fns %8.1fns %7.2fx  (rb/mt)' % (n, 'gap search cpu/op', gm, gr, gr / gm))
     for impl in ('Mt', 'Rb'):
