@@ -243,75 +243,29 @@ size_t mt_bytes(const struct maple_tree *mt)
 	return (size_t)mt->nr_nodes * MT_NODE_SIZE;
 }
 
-/* mt_leaf_gap: largest gap in leaf n, which covers [min, max]: the longest
- * run of adjacent NULL slots (runs never continue into a neighbouring leaf,
- * mt_node.h). */
-static uint64_t mt_leaf_gap(const struct mt_node *n, uint64_t min, uint64_t max)
-{
-	uint64_t best = 0, lo, hi;
-
-	for (unsigned i = 0; i < n->nr; i++) {
-		if (n->leaf.slot[i])
-			continue;
-		i = mt_leaf_run(n, i, false, min, max, &lo, &hi);
-		if (mt_gap_len(lo, hi) > best)
-			best = mt_gap_len(lo, hi);
-	}
-	return best;
-}
-
-/* mt_node_gap: largest gap below n, which covers [min, max]. */
-uint64_t mt_node_gap(const struct mt_node *n, uint64_t min, uint64_t max)
-{
-	uint64_t best = 0;
-
-	if (n->type == MT_LEAF)
-		return mt_leaf_gap(n, min, max);
-	for (unsigned i = 0; i < n->nr; i++)
-		if (n->in.gap[i] > best)
-			best = n->in.gap[i];
-	return best;
-}
-
 /* mt_walk: the entry (or NULL for a gap) of the slot covering addr, and that
  * slot's range in *r. Inside rcu_read_lock or with the writer lock; restarts
  * if it reaches a node that died under it. */
 static void *mt_walk(struct maple_tree *mt, uint64_t addr, struct mt_range *r)
 {
 	struct mt_node *n;
-	uint64_t min, max, lo, hi;
+	uint64_t min, max;
+	unsigned i;
 	void *p;
 
 retry:
-	n = rcu_dereference(mt->root);
-	min = 0;
-	max = UINT64_MAX;
+	n = mt_leaf_walk(mt, addr, &min, &max);
 	if (!n) {
 		r->first = 0;
 		r->last = UINT64_MAX;
 		return NULL;
 	}
-	mt_node_prefetch(n);
-	for (;;) {
-		unsigned i = mt_slot_find(n, addr);
-
-		mt_slot_range(n, i, min, max, &lo, &hi);
-		if (n->type == MT_LEAF)
-			p = rcu_dereference(n->leaf.slot[i]);
-		else
-			p = rcu_dereference(n->in.child[i]);
-		DEBUG_YIELD();	/* torture: let the writer kill n right here */
-		if (unlikely(mt_node_dead(n)))
-			goto retry;
-		if (n->type == MT_LEAF)
-			break;
-		mt_node_prefetch(p);
-		n = p;
-		min = lo;
-		max = hi;
-	}
-	r->first = lo;
-	r->last = hi;
+	i = mt_slot_find(n, addr);
+	mt_slot_range(n, i, min, max, &r->first, &r->last);
+	p = rcu_dereference(n->leaf.slot[i]);
+	DEBUG_YIELD();	/* torture: let the writer kill n right here */
+	if (unlikely(mt_node_dead(n)))
+		goto retry;
 	return p;
 }
 

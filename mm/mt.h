@@ -23,9 +23,9 @@
  * Shape. A B-tree over the whole space [0, UINT64_MAX] in the style of
  * Linux's maple tree: leaves ("range nodes") hold up to 16 slots and 15
  * pivots; a slot is an entry or NULL, so every address is covered by exactly
- * one leaf slot. A gap is a run of NULL slots inside one leaf: never across
- * two leaves, and longer than one slot only where an exact erase was written
- * in place (below). Internal nodes hold up
+ * one leaf slot. A gap is a run of NULL slots, longer than one slot only
+ * where an exact erase was written in place (below), and then possibly
+ * shared by two neighbouring leaves (mt_node.h). Internal nodes hold up
  * to 10 children, 9 pivots and, per child, the largest gap below it. All
  * nodes are 256 bytes and 256-aligned (four cache lines).
  *
@@ -49,9 +49,10 @@
  * changes in place, after every allocation it needs has succeeded, are
  * single aligned words: a leaf slot whose value changes while no pivot does
  * (rcu_assign_pointer; this includes an erase of exactly one slot's range,
- * whose NULL neighbours are then left unmerged inside the leaf, so that an
- * erase and the insert that puts the same range back copy nothing; merging
- * is deferred to the next store that rebuilds the leaf), a child pointer to a new node with the same bounds
+ * whose NULL neighbours are then left unmerged, also across a leaf edge, so
+ * that an erase and the insert that puts the same range back copy nothing;
+ * merging is deferred to the next store that rebuilds the leaf), a child
+ * pointer to a new node with the same bounds
  * as the one it replaces (rcu_assign_pointer, after the new node is
  * complete), and the gap words of ancestors (relaxed atomic stores). The
  * nodes whose shape changes (a leaf that gains or loses a range, nodes that
@@ -62,8 +63,9 @@
  * period (batched: one call_rcu per 16 retired nodes). The common stores
  * (insert into a gap, erase or overwrite one mapping) therefore allocate one
  * leaf or nothing and touch one or two words above it, instead of copying
- * the 5-6 nodes of the path; an erase of one mapping not at a leaf's edge,
- * and putting it back, allocate nothing and write one slot (and gap words).
+ * the 5-6 nodes of the path; an erase of one mapping, and putting it back,
+ * allocate nothing and write one slot (and gap words, of both leaves' paths
+ * where the gap is shared by two leaves).
  *
  * What a reader may observe: every node it reaches has a fixed shape, so the
  * slot it picks covers the same addresses before and after the store; every

@@ -10,6 +10,7 @@ struct mt_vstate {
 	uint64_t next;		/* first address the next leaf slot must cover */
 	bool done;		/* a slot reached UINT64_MAX */
 	bool prev_null;		/* the previous leaf slot was a gap */
+	bool prev_cross;	/* the previous leaf shares a run on its left */
 	int err;
 };
 
@@ -43,9 +44,9 @@ static void mt_validate_fill(struct mt_vstate *st, const struct mt_node *n, unsi
 }
 
 /* mt_validate_leaf: slots continue the address sequence; gaps may be
- * adjacent inside a leaf (unmerged runs), never across two leaves; every
- * leaf holds an entry, and a non-root leaf MT_LEAF_MIN items with each run
- * counted once. */
+ * adjacent (unmerged runs), across two leaves too, but no leaf shares runs
+ * at both edges; every leaf holds an entry, and a non-root leaf MT_LEAF_MIN
+ * items with each run counted once. */
 static void mt_validate_leaf(struct mt_vstate *st, const struct mt_node *n,
 			     uint64_t min, uint64_t max, bool root)
 {
@@ -57,9 +58,14 @@ static void mt_validate_leaf(struct mt_vstate *st, const struct mt_node *n,
 		if (st->done || lo != st->next)
 			MT_BAD(st, "leaf %p slot %u starts at %#lx, expected %#lx",
 			       (void *)n, i, (unsigned long)lo, (unsigned long)st->next);
-		if (i == 0 && !n->leaf.slot[0] && st->prev_null)
-			MT_BAD(st, "leaf %p: a gap continues from the previous leaf at %#lx",
-			       (void *)n, (unsigned long)lo);
+		if (i == 0) {
+			bool cross = !n->leaf.slot[0] && st->prev_null;
+
+			if (cross && st->prev_cross)
+				MT_BAD(st, "the leaf before %p shares runs at both edges (%#lx)",
+				       (void *)n, (unsigned long)lo);
+			st->prev_cross = cross;
+		}
 		items += !(i && !n->leaf.slot[i] && st->prev_null);
 		st->prev_null = !n->leaf.slot[i];
 		entries += !st->prev_null;
@@ -86,7 +92,7 @@ static uint64_t mt_validate_node(struct mt_vstate *st, const struct mt_node *n, 
 		return 0;
 	if (n->type == MT_LEAF) {
 		mt_validate_leaf(st, n, min, max, d == 0);
-		return mt_node_gap(n, min, max);
+		return mt_node_gap(st->mt, n, min, max);
 	}
 	for (unsigned i = 0; i < n->nr && !st->err; i++) {
 		mt_slot_range(n, i, min, max, &lo, &hi);
@@ -95,7 +101,7 @@ static uint64_t mt_validate_node(struct mt_vstate *st, const struct mt_node *n, 
 			MT_BAD(st, "node %p gap[%u] = %#lx, subtree has %#lx", (void *)n, i,
 			       (unsigned long)n->in.gap[i], (unsigned long)gap);
 	}
-	return mt_node_gap(n, min, max);
+	return mt_node_gap(st->mt, n, min, max);
 }
 
 int mt_validate(struct maple_tree *mt)

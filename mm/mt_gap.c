@@ -1,9 +1,12 @@
 /*
  * mm/mt_gap.c - free-gap search over the per-subtree largest-gap metadata.
  *
- * A gap is a run of NULL slots inside one leaf (mt_node.h: never across two
- * leaves; more than one slot where an erase was written in place), and every
- * internal node records, per child, the largest gap below it. The search
+ * A gap is a run of NULL slots (mt_node.h: more than one slot where an erase
+ * was written in place, and then possibly shared by two neighbouring
+ * leaves), and every internal node records, per child, the largest gap
+ * touching the leaves below it, a shared run counted whole on both sides.
+ * A run at a leaf edge is followed into the neighbouring leaf (mt_run_extend)
+ * before the request is placed in it. The search
  * visits children in address order (descending when topdown), skips any whose
  * largest gap is smaller than the request or which lies outside [lo, hi], and
  * places the request exactly (clipped to [lo, hi], aligned) in the first gap
@@ -37,10 +40,105 @@
 #include "mm/mt_node.h"
 
 struct mt_gapq {
+	struct maple_tree *mt;
 	uint64_t lo, hi, size, mask;
 	bool topdown;
 	uint64_t addr;		/* result */
 };
+
+/* mt_run_beyond: x lies in the leaf beside the caller's. If the slot
+ * covering x is a gap, set *end to the far end of its run in that leaf
+ * (followed down if down, else up) and return true; false if an entry
+ * covers x. The run ends inside that leaf, which holds an entry. RCU
+ * reader or writer lock; restarts if the leaf died under it. */
+bool mt_run_beyond(struct maple_tree *mt, uint64_t x, bool down, uint64_t *end)
+{
+	uint64_t min, max, a = 0, b = 0;
+	struct mt_node *n;
+	bool gap;
+
+	do {
+		n = mt_leaf_walk(mt, x, &min, &max);
+		if (!n)
+			return false;
+		unsigned i = mt_slot_find(n, x);
+
+		gap = !rcu_dereference(n->leaf.slot[i]);
+		if (gap)
+			mt_leaf_run(n, i, down, min, max, &a, &b);
+	} while (mt_node_dead(n));
+	if (gap)
+		*end = down ? a : b;
+	return gap;
+}
+
+/* mt_run_extend: [*a, *b] is a run of a leaf covering [min, max]; where it
+ * reaches an edge, continue it into the neighbouring leaf (a run shared by
+ * two leaves, mt_node.h), so that it is the whole gap. */
+void mt_run_extend(struct maple_tree *mt, uint64_t min, uint64_t max, uint64_t *a, uint64_t *b)
+{
+	if (*a == min && min > 0)
+		mt_run_beyond(mt, min - 1, true, a);
+	if (*b == max && max < UINT64_MAX)
+		mt_run_beyond(mt, max + 1, false, b);
+}
+
+/* mt_leaf_gap_in: the largest gap touching leaf n, which covers [min, max],
+ * given where the runs at its edges end: the run at min continues down to
+ * lo_end and the one at max up to hi_end in the neighbouring leaves (min and
+ * max where nothing continues). A shared run counts whole (mt_node.h). */
+uint64_t mt_leaf_gap_in(const struct mt_node *n, uint64_t min, uint64_t max, uint64_t lo_end,
+			uint64_t hi_end)
+{
+	uint64_t best = 0, lo, hi;
+
+	for (unsigned i = 0; i < n->nr; i++) {
+		if (n->leaf.slot[i])
+			continue;
+		i = mt_leaf_run(n, i, false, min, max, &lo, &hi);
+		lo = lo == min ? lo_end : lo;
+		hi = hi == max ? hi_end : hi;
+		if (mt_gap_len(lo, hi) > best)
+			best = mt_gap_len(lo, hi);
+	}
+	return best;
+}
+
+/* mt_leaf_gap: the largest gap touching leaf n, which covers [min, max],
+ * its edge runs followed into the neighbouring leaves. Writer lock held. */
+uint64_t mt_leaf_gap(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max)
+{
+	uint64_t lo_end = min, hi_end = max;
+
+	if (!n->leaf.slot[0] && min > 0)
+		mt_run_beyond(mt, min - 1, true, &lo_end);
+	if (!n->leaf.slot[n->nr - 1] && max < UINT64_MAX)
+		mt_run_beyond(mt, max + 1, false, &hi_end);
+	return mt_leaf_gap_in(n, min, max, lo_end, hi_end);
+}
+
+/* mt_node_gap: largest gap touching the subtree n, which covers [min, max]. */
+uint64_t mt_node_gap(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max)
+{
+	uint64_t best = 0;
+
+	if (n->type == MT_LEAF)
+		return mt_leaf_gap(mt, n, min, max);
+	for (unsigned i = 0; i < n->nr; i++)
+		if (n->in.gap[i] > best)
+			best = n->in.gap[i];
+	return best;
+}
+
+/* mt_leaf_crosses: does leaf n ([min, max]) share a run with its neighbour
+ * on the right (right) or on the left? Writer lock held. */
+bool mt_leaf_crosses(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max,
+		     bool right)
+{
+	if (right)
+		return !n->leaf.slot[n->nr - 1] && max < UINT64_MAX && !mt_find(mt, max + 1, NULL);
+	return !n->leaf.slot[0] && min > 0 && !mt_find(mt, min - 1, NULL);
+}
 
 /* mt_gap_fit: place the request in the gap [a, b]; true and q->addr set if
  * it fits inside [lo, hi] at the requested alignment. */
@@ -82,6 +180,7 @@ static int mt_gap_leaf(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint6
 			continue;
 		end = mt_leaf_run(n, i, q->topdown, min, max, &a, &b);
 		j += q->topdown ? i - end : end - i;
+		mt_run_extend(q->mt, min, max, &a, &b);
 		if (b < q->lo || a > q->hi)
 			continue;
 		if (mt_gap_len(a, b) >= q->size && mt_gap_fit(q, a, b))
@@ -124,7 +223,7 @@ static int mt_gap_node(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint6
 int mt_gap_find(struct maple_tree *mt, uint64_t lo, uint64_t hi, uint64_t size,
 		uint64_t align, bool topdown, uint64_t *addr)
 {
-	struct mt_gapq q = { lo, hi, size, align - 1, topdown, 0 };
+	struct mt_gapq q = { mt, lo, hi, size, align - 1, topdown, 0 };
 	struct mt_node *root;
 	int ret;
 

@@ -17,16 +17,21 @@
  * Slot i covers [pivot[i-1] + 1, pivot[i]], where pivot[-1] + 1 = min and the
  * pivot of the last used slot (nr - 1) is implicitly max. Leaves cover every
  * address: a NULL slot is part of a gap. A gap is a run of adjacent NULL
- * slots that never continues into a neighbouring leaf (the last slot of one
- * leaf and the first of the next are never both NULL), so every gap lies in
- * one leaf and the largest-gap metadata is exact. Runs of more than one slot
- * exist only where an erase was written in place (mt_store.c: an exact erase
- * of one slot leaves its NULL neighbours unmerged, so that putting the range
- * back is in place too); every store that rebuilds a leaf merges them. Every
- * leaf holds at least one entry, and a non-root leaf at least MT_LEAF_MIN
- * items with each run counted once (the fill it would have merged). gap[i] of an internal node is the longest
- * run anywhere below child[i] (saturated at UINT64_MAX for the 2^64-byte gap
- * of an empty tree).
+ * slots. Runs of more than one slot exist only where an erase was written in
+ * place (mt_store.c: an exact erase of one slot leaves its NULL neighbours
+ * unmerged, so that putting the range back is in place too); every store
+ * that rebuilds a leaf merges them. Such an erase at a leaf edge may leave a
+ * run *shared* by two leaves (the last slot of one and the first of the
+ * next both NULL). Every leaf holds at least one entry, so a run spans two
+ * leaves at most; no leaf shares runs at both edges, so a store that merges
+ * a shared run takes one more leaf per side into its span, never a chain of
+ * them (mt_write.c); and a non-root leaf holds at least MT_LEAF_MIN items
+ * with each of its runs counted once (the fill it would have merged).
+ * gap[i] of an internal node is the longest gap touching the leaves below
+ * child[i], a shared run counted whole on both sides (so a subtree holds a
+ * gap of that size, possibly reaching into a neighbour: the search follows
+ * it, mt_gap.c), saturated at UINT64_MAX for the 2^64-byte gap of an empty
+ * tree.
  *
  * Once retired, a node's body may be overlaid by the free-batch bookkeeping
  * (mt_recycle.c: up to 120 bytes), which a reader that got the node before
@@ -181,9 +186,10 @@ static inline void mt_slot_range(const struct mt_node *n, unsigned i, uint64_t m
 }
 
 /* mt_leaf_run: the run of gaps of leaf n ([min, max]) that starts at gap
- * slot i, followed downward if down, else upward: its bounds in *a, *b;
- * returns the slot it ends at. Runs never continue into another leaf. Each
- * slot is loaded once, with rcu_dereference (RCU readers use it too). */
+ * slot i, followed downward if down, else upward, inside n: its bounds in
+ * *a, *b; returns the slot it ends at (a run shared with the neighbouring
+ * leaf continues there: mt_run_extend). Each slot is loaded once, with
+ * rcu_dereference (RCU readers use it too). */
 static inline unsigned mt_leaf_run(const struct mt_node *n, unsigned i, bool down, uint64_t min,
 				   uint64_t max, uint64_t *a, uint64_t *b)
 {
@@ -213,6 +219,40 @@ static inline void mt_node_prefetch(const struct mt_node *n)
 		__builtin_prefetch((const char *)n + off);
 }
 
+/* mt_leaf_walk: the leaf covering addr, with its bounds in *min, *max; NULL
+ * if the tree is empty. Inside rcu_read_lock or with the writer lock. The
+ * internal nodes passed were live when their child was read (restarts from
+ * the root otherwise); the leaf may die after it is returned, so a reader
+ * checks mt_node_dead(leaf) after reading from it, and restarts if set. */
+static inline struct mt_node *mt_leaf_walk(struct maple_tree *mt, uint64_t addr,
+					   uint64_t *min, uint64_t *max)
+{
+	struct mt_node *n, *c;
+	uint64_t lo, hi;
+	unsigned i;
+
+retry:
+	n = rcu_dereference(mt->root);
+	*min = 0;
+	*max = UINT64_MAX;
+	if (!n)
+		return NULL;
+	mt_node_prefetch(n);
+	while (n->type != MT_LEAF) {
+		i = mt_slot_find(n, addr);
+		mt_slot_range(n, i, *min, *max, &lo, &hi);
+		c = rcu_dereference(n->in.child[i]);
+		DEBUG_YIELD();	/* torture: let the writer kill n right here */
+		if (unlikely(mt_node_dead(n)))
+			goto retry;
+		mt_node_prefetch(c);
+		n = c;
+		*min = lo;
+		*max = hi;
+	}
+	return n;
+}
+
 /* mt_gap_len: length of [first, last], saturated at UINT64_MAX. */
 static inline uint64_t mt_gap_len(uint64_t first, uint64_t last)
 {
@@ -240,7 +280,15 @@ void mt_free_chain_now(struct maple_tree *mt, struct mt_node *chain, unsigned lo
 bool mt_cool_take(struct maple_tree *mt);
 void mt_cool_return(struct maple_tree *mt, unsigned n);
 void mt_recycle_orphan(struct maple_tree *mt);
-uint64_t mt_node_gap(const struct mt_node *n, uint64_t min, uint64_t max);
+/* Gaps (mt_gap.c). */
+bool mt_run_beyond(struct maple_tree *mt, uint64_t x, bool down, uint64_t *end);
+void mt_run_extend(struct maple_tree *mt, uint64_t min, uint64_t max, uint64_t *a, uint64_t *b);
+uint64_t mt_leaf_gap_in(const struct mt_node *n, uint64_t min, uint64_t max, uint64_t lo_end,
+			uint64_t hi_end);
+uint64_t mt_leaf_gap(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max);
+uint64_t mt_node_gap(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max);
+bool mt_leaf_crosses(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max,
+		     bool right);
 unsigned mt_store_worst_case(unsigned height);
 
 #endif

@@ -2,23 +2,28 @@
  * mm/mt_store.c - the store entry points and their common-case fast paths.
  *
  * Most stores (an insert into a gap, an erase or overwrite of one mapping)
- * change a single leaf, which keeps a legal fill and does not create a gap
- * that could continue into a neighbouring leaf. Such a store needs one walk
- * and changes nothing above the leaf but one child pointer and some gap words,
- * so it writes those in place (as Linux's maple tree does) instead of copying
- * the path:
+ * change a single leaf, which keeps a legal fill. Such a store needs one
+ * walk and changes nothing above the leaf but one child pointer and some gap
+ * words, so it writes those in place (as Linux's maple tree does) instead of
+ * copying the path:
  *   - value only: the store replaces exactly one slot's value and no pivot
  *     (same range, other entry; a gap slot filled exactly; an entry erased
- *     exactly, leaving its NULL neighbours unmerged unless they would then
- *     continue into a neighbouring leaf, mt_fast_exact): one rcu_assign_pointer
- *     into the slot. Allocates nothing. Without the unmerged runs, an erase
- *     beside a gap would copy the leaf and write the parent's child pointer,
- *     a line every lookup through that parent reads, and putting the range
- *     back would do it again (docs/bench-tree.md, 2026-12-03 07:00).
- *   - one leaf: anything else inside the leaf: a new leaf with the same
- *     bounds is built privately and published with one rcu_assign_pointer
- *     into the parent's child slot (or the root); the old leaf is killed and
- *     retired (one node per store, batched for call_rcu).
+ *     exactly, leaving its NULL neighbours unmerged, mt_fast_exact): one
+ *     rcu_assign_pointer into the slot. Allocates nothing. Without the
+ *     unmerged runs, an erase beside a gap would copy the leaf and write the
+ *     parent's child pointer, a line every lookup through that parent reads,
+ *     and putting the range back would do it again (docs/bench-tree.md,
+ *     2026-12-03 07:00). At a leaf edge beside a gap in the next leaf, the
+ *     erase leaves a run shared by the two leaves (mt_node.h), unless one of
+ *     them would then share runs at both edges (mt_fast_edge_ok); both
+ *     leaves' gaps change, so both paths' gap words are updated
+ *     (mt_neighbour_gaps). Before shared runs, those erases copied a leaf
+ *     or a subtree: 16 % of the benchmark writer's stores (2026-12-03 09:00).
+ *   - one leaf: anything else inside the leaf, if neither the old nor the
+ *     new leaf shares a run with a neighbour (mt_fast_fits): a new leaf with
+ *     the same bounds is built privately and published with one
+ *     rcu_assign_pointer into the parent's child slot (or the root); the old
+ *     leaf is killed and retired (one node per store, batched for call_rcu).
  * Then the ancestors' gap words are updated in place, bottom-up, stopping at
  * the first that does not change (mt_gaps_update). Anything else goes to
  * mt_store_general (mt_write.c), which handles splits, merges, spans and
@@ -39,6 +44,7 @@ struct mt_fast {
 	struct mt_node *path[MT_MAX_HEIGHT];	/* old nodes, root first */
 	unsigned off[MT_MAX_HEIGHT];		/* child taken at each depth */
 	uint64_t min, max;			/* the leaf's bounds */
+	uint64_t pmin, pmax;			/* its parent's (height > 1) */
 	uint64_t lo, hi;			/* its slot covering first */
 	struct mt_item it[MT_LEAF_SLOTS + 2];	/* the new leaf's items */
 	unsigned n;
@@ -88,18 +94,24 @@ static bool mt_fast_leaf(struct mt_fast *f, const struct mt_node *leaf, uint64_t
 	return ok && f->n <= MT_LEAF_SLOTS;
 }
 
-/* mt_fast_fits: is the new leaf legal without touching a neighbour? A gap
- * at an edge is fine only if the old leaf already had one there (the
- * neighbour then cannot end with a gap). */
-static bool mt_fast_fits(const struct mt_fast *f, const struct mt_node *leaf, unsigned height)
+/* mt_fast_fits: is the new leaf legal without touching a neighbour? Where
+ * the old or the new leaf has a gap at an edge, the neighbour's adjacent
+ * slot must hold an entry: a run shared with the neighbour would change the
+ * neighbour's gap too (the general path merges it instead). */
+static bool mt_fast_fits(struct maple_tree *mt, const struct mt_fast *f,
+			 const struct mt_node *leaf)
 {
+	unsigned height = mt->height;
+
 	if (height > 1 && f->n < MT_LEAF_MIN)
 		return false;
 	if (height == 1 && f->n == 1 && !f->it[0].ptr)
 		return false;	/* becomes the empty tree */
-	if (!f->it[0].ptr && f->min > 0 && leaf->leaf.slot[0])
+	if ((!f->it[0].ptr || !leaf->leaf.slot[0]) && f->min > 0 &&
+	    !mt_find(mt, f->min - 1, NULL))
 		return false;
-	if (!f->it[f->n - 1].ptr && f->max < UINT64_MAX && leaf->leaf.slot[leaf->nr - 1])
+	if ((!f->it[f->n - 1].ptr || !leaf->leaf.slot[leaf->nr - 1]) && f->max < UINT64_MAX &&
+	    !mt_find(mt, f->max + 1, NULL))
 		return false;
 	return true;
 }
@@ -122,6 +134,8 @@ static int mt_fast_walk(struct maple_tree *mt, struct mt_fast *f, uint64_t first
 		mt_slot_range(n, i, f->min, f->max, &lo, &hi);
 		if (n->type == MT_LEAF)
 			break;
+		f->pmin = f->min;
+		f->pmax = f->max;
 		f->min = lo;
 		f->max = hi;
 		n = n->in.child[i];
@@ -133,7 +147,9 @@ static int mt_fast_walk(struct maple_tree *mt, struct mt_fast *f, uint64_t first
 		return 0;
 	if (n->leaf.slot[i])
 		return -EEXIST;
-	mt_leaf_run(n, i, false, f->min, f->max, &lo, &hi);	/* the whole gap */
+	mt_leaf_run(n, i, false, f->min, f->max, &lo, &hi);
+	if (hi == f->max && hi < last)	/* the run may go on in the next leaf */
+		mt_run_beyond(mt, hi + 1, false, &hi);
 	return hi < last ? -EEXIST : 0;
 }
 
@@ -189,8 +205,106 @@ static bool mt_fast_unchanged(const struct mt_fast *f, const struct mt_node *lea
 	return true;
 }
 
+/* mt_fast_beside: the path to the leaf beside the one on path f, on the
+ * right (right) or left, in g (path, off, min, max); false at the edge of
+ * the address space. A sibling under the same parent is found without a
+ * walk. Writer lock held. */
+static bool mt_fast_beside(struct maple_tree *mt, const struct mt_fast *f, bool right,
+			   struct mt_fast *g)
+{
+	unsigned h = mt->height, o;
+	const struct mt_node *p;
+
+	if (right ? f->max == UINT64_MAX : f->min == 0)
+		return false;
+	p = f->path[h - 2];	/* h > 1: a root leaf covers everything */
+	o = f->off[h - 2];
+	if (right ? o + 1u == p->nr : o == 0) {
+		uint64_t x = right ? f->max + 1 : f->min - 1;
+
+		mt_fast_walk(mt, g, x, x, false);
+		return true;
+	}
+	for (unsigned d = 0; d + 1 < h; d++) {
+		g->path[d] = f->path[d];
+		g->off[d] = f->off[d];
+	}
+	g->pmin = f->pmin;
+	g->pmax = f->pmax;
+	g->off[h - 2] = o = right ? o + 1 : o - 1;
+	g->path[h - 1] = p->in.child[o];
+	mt_slot_range(p, o, f->pmin, f->pmax, &g->min, &g->max);
+	g->off[h - 1] = right ? 0 : g->path[h - 1]->nr - 1u;
+	return true;
+}
+
+/* mt_fast_side: the leaf beside the one on path f (right or left) in g, if
+ * its slot next to f's leaf is a gap; then *end is where that slot's run
+ * ends in it (going away from f's leaf). False if there is no such leaf or
+ * an entry is next to f's leaf. Writer lock held. */
+static bool mt_fast_side(struct maple_tree *mt, const struct mt_fast *f, bool right,
+			 struct mt_fast *g, uint64_t *end)
+{
+	const struct mt_node *nb;
+	uint64_t a, b;
+	unsigned j;
+
+	if (!mt_fast_beside(mt, f, right, g))
+		return false;
+	nb = g->path[mt->height - 1];
+	j = g->off[mt->height - 1];
+	if (nb->leaf.slot[j])
+		return false;
+	mt_leaf_run(nb, j, !right, g->min, g->max, &a, &b);
+	*end = right ? b : a;
+	return true;
+}
+
+/* mt_fast_reach: where the gap at the right (right) or left edge of the
+ * leaf on path f ends, followed into the neighbouring leaf; the edge itself
+ * if an entry is there or the run does not continue. */
+static uint64_t mt_fast_reach(struct maple_tree *mt, const struct mt_fast *f, bool right)
+{
+	const struct mt_node *leaf = f->path[mt->height - 1];
+	uint64_t end = right ? f->max : f->min;
+	struct mt_fast g;
+
+	if (!leaf->leaf.slot[right ? leaf->nr - 1u : 0])
+		mt_fast_side(mt, f, right, &g, &end);
+	return end;
+}
+
+/* mt_neighbour_gaps: slot i of the leaf on path f turned from or into a
+ * gap. If its run (before or after) reaches the edge on the right (right)
+ * or left and the neighbouring leaf's adjacent slot is a gap, that run is
+ * shared and the neighbour's gap changed too: update the gaps above the
+ * neighbour. Writer lock held; past the point of no return. */
+static void mt_neighbour_gaps(struct maple_tree *mt, const struct mt_fast *f, unsigned i,
+			      bool right)
+{
+	const struct mt_node *leaf = f->path[mt->height - 1];
+	uint64_t near, far, a, b, x;
+	struct mt_fast g;
+
+	for (unsigned j = right ? i + 1 : 0; j < (right ? leaf->nr : i); j++)
+		if (leaf->leaf.slot[j])
+			return;	/* an entry between slot i and the edge */
+	if (!mt_fast_side(mt, f, right, &g, &x))
+		return;
+	near = right ? g.min : g.max;	/* the neighbour's edge next to us */
+	if (!leaf->leaf.slot[right ? leaf->nr - 1u : 0]) {
+		mt_leaf_run(leaf, right ? leaf->nr - 1u : 0, right, f->min, f->max, &a, &b);
+		near = right ? a : b;	/* the shared run's end in our leaf */
+	}
+	far = mt_fast_reach(mt, &g, right);
+	mt_gaps_update(g.path, g.off, mt->height - 1,
+		       mt_leaf_gap_in(g.path[mt->height - 1], g.min, g.max,
+				      right ? near : far, right ? far : near));
+}
+
 /* mt_fast_value: store entry into slot i of the leaf in place, then fix the
- * gaps above if the slot turned from or into a gap. Cannot fail. */
+ * gaps above it, and above a neighbour sharing a run with it, if the slot
+ * turned from or into a gap. Cannot fail. */
 static void mt_fast_value(struct maple_tree *mt, struct mt_fast *f, unsigned i, void *entry)
 {
 	unsigned h = mt->height;
@@ -201,20 +315,44 @@ static void mt_fast_value(struct maple_tree *mt, struct mt_fast *f, unsigned i, 
 	rcu_assign_pointer(leaf->leaf.slot[i], entry);
 	DEBUG_YIELD();
 	mt->st_value++;
-	if (was_gap != !entry)
-		mt_gaps_update(f->path, f->off, h - 1, mt_node_gap(leaf, f->min, f->max));
+	if (was_gap == !entry)
+		return;
+	mt_gaps_update(f->path, f->off, h - 1,
+		       mt_leaf_gap_in(leaf, f->min, f->max, mt_fast_reach(mt, f, false),
+				      mt_fast_reach(mt, f, true)));
+	mt_neighbour_gaps(mt, f, i, true);
+	mt_neighbour_gaps(mt, f, i, false);
+}
+
+/* mt_fast_edge_ok: may erasing slot i in place make a run shared with the
+ * neighbouring leaf on the right (right) or left? Only if neither leaf then
+ * shares a run at its other edge: a store that merges a shared run takes the
+ * neighbour into its span (mt_write.c), and this keeps that from chaining
+ * on into a third leaf. True if no shared run is made at that edge. */
+static bool mt_fast_edge_ok(struct maple_tree *mt, const struct mt_fast *f,
+			    const struct mt_node *leaf, unsigned i, bool right)
+{
+	const struct mt_node *nb;
+	struct mt_fast g;
+
+	if (i != (right ? leaf->nr - 1u : 0) || !mt_fast_beside(mt, f, right, &g))
+		return true;
+	nb = g.path[mt->height - 1];
+	if (nb->leaf.slot[g.off[mt->height - 1]])
+		return true;
+	return !mt_leaf_crosses(mt, leaf, f->min, f->max, !right) &&
+	       !mt_leaf_crosses(mt, nb, g.min, g.max, right);
 }
 
 /* mt_fast_exact: may [first, last] -> entry, a store of exactly the range
  * of leaf slot i, be written into that slot in place? Any entry may (an
- * overwrite, or a gap filled exactly: runs of gaps around it stay inside the
- * leaf). An erase may, leaving a run of gaps unmerged inside the leaf, if
- * the run cannot continue into a neighbouring leaf (at an edge the leaf
- * shares with another, that leaf's adjacent slot holds an entry), the leaf
- * keeps an entry (a leaf of gaps only is never left behind, nor an empty
- * tree with a root), and a non-root leaf keeps MT_LEAF_MIN items counting
- * each run once (so the general path's span bounds, which count merged
- * items, hold as if every leaf were merged). */
+ * overwrite, or a gap filled exactly: runs of gaps around it only shrink).
+ * An erase may, leaving a run of gaps unmerged, if the leaf keeps an entry
+ * (a leaf of gaps only is never left behind, nor an empty tree with a
+ * root), a non-root leaf keeps MT_LEAF_MIN items counting each run once
+ * (so the general path's span bounds, which count merged items, hold as if
+ * every leaf were merged), and a run it makes shared with a neighbouring
+ * leaf is allowed (mt_fast_edge_ok). */
 static bool mt_fast_exact(struct maple_tree *mt, const struct mt_fast *f,
 			  const struct mt_node *leaf, unsigned i, void *entry)
 {
@@ -223,10 +361,6 @@ static bool mt_fast_exact(struct maple_tree *mt, const struct mt_fast *f,
 
 	if (entry)
 		return true;
-	if (i == 0 && f->min > 0 && !mt_find(mt, f->min - 1, NULL))
-		return false;
-	if (i + 1u == leaf->nr && f->max < UINT64_MAX && !mt_find(mt, f->max + 1, NULL))
-		return false;
 	for (unsigned j = 0; j < leaf->nr; j++) {	/* the leaf after the erase */
 		bool gap = j == i || !leaf->leaf.slot[j];
 
@@ -234,7 +368,9 @@ static bool mt_fast_exact(struct maple_tree *mt, const struct mt_fast *f,
 		items += !(gap && prev_gap);
 		prev_gap = gap;
 	}
-	return entries > 0 && (mt->height == 1 || items >= MT_LEAF_MIN);
+	if (!entries || (mt->height > 1 && items < MT_LEAF_MIN))
+		return false;
+	return mt_fast_edge_ok(mt, f, leaf, i, true) && mt_fast_edge_ok(mt, f, leaf, i, false);
 }
 
 /* mt_fast_commit: build the new leaf, publish it in place of the old one,
@@ -306,7 +442,7 @@ static int mt_store_common(struct maple_tree *mt, uint64_t first, uint64_t last,
 		return 0;
 	}
 	if (last > f.max || !mt_fast_leaf(&f, leaf, first, last, entry) ||
-	    !mt_fast_fits(&f, leaf, mt->height))
+	    !mt_fast_fits(mt, &f, leaf))
 		return mt_store_general(mt, first, last, entry);
 	if (mt_fast_unchanged(&f, leaf))
 		return 0;

@@ -235,17 +235,21 @@ static void mt_widen(struct mt_wr *wr, unsigned d, bool left)
 	}
 }
 
-/* mt_widen_for_gaps: if the leaf items start (end) with a gap that continues
- * into the neighbouring leaf, take that leaf in. True if it widened. */
+/* mt_widen_for_gaps: if the leaf items start (end) with a gap that would
+ * continue into the neighbouring leaf, or the old span did (a run shared by
+ * two leaves, mt_node.h: the neighbour's gap counts it), take that leaf in,
+ * so that the run is merged and rebuilt whole. A leaf shares runs at one
+ * edge at most, so this takes at most one leaf per side. True if it widened. */
 static bool mt_widen_for_gaps(struct mt_wr *wr, const struct mt_seq *s)
 {
 	unsigned d = wr->height - 1;
 
-	if (!s->it[0].ptr && wr->smin[d] > 0 && !mt_wentry(wr, wr->smin[d] - 1)) {
+	if (wr->smin[d] > 0 && (!s->it[0].ptr || !mt_wentry(wr, wr->smin[d])) &&
+	    !mt_wentry(wr, wr->smin[d] - 1)) {
 		mt_widen(wr, d, true);
 		return true;
 	}
-	if (!s->it[s->n - 1].ptr && wr->smax[d] < UINT64_MAX &&
+	if (wr->smax[d] < UINT64_MAX && (!s->it[s->n - 1].ptr || !mt_wentry(wr, wr->smax[d])) &&
 	    !mt_wentry(wr, wr->smax[d] + 1)) {
 		mt_widen(wr, d, false);
 		return true;

@@ -259,6 +259,54 @@ KTEST(mt_inplace_erase_adjacent)
 	teardown(&mt, live0);
 }
 
+/* A gap may be shared by two leaves (mt_node.h): erasing any one range of
+ * the build layout, and putting it back, is one slot written in place with
+ * every allocation failing, also at a leaf edge beside a gap in the next
+ * leaf. The gap it leaves (two pages, the range, two pages) is found whole
+ * by the gap search in both directions, though at a leaf edge neither leaf
+ * holds all of it, and a range filling all of it can be inserted. */
+KTEST(mt_inplace_shared_gap)
+{
+	uint64_t live0 = alloc_inject_live(), sv, addr[2] = { 0, 0 };
+	struct maple_tree mt;
+	int err = 0, gerr[2] = { 0, 0 }, bad = 0;
+	uint64_t filled = 0, nfilled = 0;
+
+	KT_REQUIRE(build(&mt) == 0 && mt.height >= 3, "build, height %u", mt.height);
+	drain(&mt);
+	sv = mt.st_value;
+	for (uint64_t i = 1; i + 1 < NR && !err && !bad; i++) {
+		uint64_t a = last_of(i - 1) + 1, b = first_of(i + 1) - 1;
+
+		alloc_inject_fail_nth(0);
+		err = mt_erase(&mt, first_of(i), last_of(i));
+		alloc_inject_disarm();
+		for (int td = 0; td < 2; td++)
+			gerr[td] = mt_gap_find(&mt, first_of(i - 1), last_of(i + 1), b - a + 1, 0x1000,
+					       td, &addr[td]);
+		bad = gerr[0] || gerr[1] || addr[0] != a || addr[1] != a;
+		filled = !err && !bad && i % 5 == 0;
+		if (filled) {	/* fill the whole gap, then undo (allocates) */
+			err = mt_insert(&mt, a, b, val(i));
+			err = err ? err : mt_erase(&mt, a, b);
+			bad = mt_validate(&mt) != 0;
+		} else {
+			alloc_inject_fail_nth(0);
+		}
+		err = err ? err : mt_insert(&mt, first_of(i), last_of(i), val(i));
+		alloc_inject_disarm();
+		nfilled += filled;
+		KT_CHECK(!err && !bad, "range %" PRIu64 ": %d, gap found %d/%d at %#" PRIx64
+			 "/%#" PRIx64 ", expected %#" PRIx64, i, err, gerr[0], gerr[1], addr[0],
+			 addr[1], a);
+	}
+	KT_CHECK(mt.st_value - sv >= 2 * (NR - 2) - nfilled,
+		 "%" PRIu64 " stores in place, expected %" PRIu64, (uint64_t)(mt.st_value - sv),
+		 2 * (NR - 2) - nfilled);
+	KT_CHECK(mt_validate(&mt) == 0, "valid at the end");
+	teardown(&mt, live0);
+}
+
 int main(int argc, char **argv)
 {
 	hostcpu_register();
