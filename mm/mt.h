@@ -65,7 +65,8 @@
  * leaf or nothing and touch one or two words above it, instead of copying
  * the 5-6 nodes of the path; an erase of one mapping, and putting it back,
  * allocate nothing and write one slot (and gap words, of both leaves' paths
- * where the gap is shared by two leaves).
+ * where the gap is shared by two leaves), unless the erase would leave a
+ * leaf below its minimum fill or sharing runs at both edges (then it copies).
  *
  * What a reader may observe: every node it reaches has a fixed shape, so the
  * slot it picks covers the same addresses before and after the store; every

@@ -24,8 +24,8 @@
  * run *shared* by two leaves (the last slot of one and the first of the
  * next both NULL). Every leaf holds at least one entry, so a run spans two
  * leaves at most; no leaf shares runs at both edges, so a store that merges
- * a shared run takes one more leaf per side into its span, never a chain of
- * them (mt_write.c); and a non-root leaf holds at least MT_LEAF_MIN items
+ * shared runs takes at most two more leaves per side into its span, never a
+ * longer chain (mt_write.c); and a non-root leaf holds at least MT_LEAF_MIN items
  * with each of its runs counted once (the fill it would have merged).
  * gap[i] of an internal node is the longest gap touching the leaves below
  * child[i], a shared run counted whole on both sides (so a subtree holds a

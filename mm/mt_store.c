@@ -327,8 +327,8 @@ static void mt_fast_value(struct maple_tree *mt, struct mt_fast *f, unsigned i, 
 /* mt_fast_edge_ok: may erasing slot i in place make a run shared with the
  * neighbouring leaf on the right (right) or left? Only if neither leaf then
  * shares a run at its other edge: a store that merges a shared run takes the
- * neighbour into its span (mt_write.c), and this keeps that from chaining
- * on into a third leaf. True if no shared run is made at that edge. */
+ * neighbour into its span (mt_write.c), and this keeps that chain at two
+ * leaves per side. True if no shared run is made at that edge. */
 static bool mt_fast_edge_ok(struct maple_tree *mt, const struct mt_fast *f,
 			    const struct mt_node *leaf, unsigned i, bool right)
 {

@@ -16,8 +16,10 @@
  *
  * Phases, so that a failure changes nothing:
  *   1. plan (mt_plan): count items per depth; widen a span by one neighbour
- *      node where a new node would be underfull or where a gap would be split
- *      across two leaves; repeat until nothing changes;
+ *      node where a new node would be underfull, or where a gap at the
+ *      span's edge would be, or was, shared with the next leaf (so that the
+ *      run is merged and the neighbour's gap is rebuilt with it); repeat
+ *      until nothing changes;
  *   2. allocate every node the plan needs (reservation first), or return
  *      -ENOMEM having touched nothing;
  *   3. build the new nodes bottom-up (private, invisible to readers);
@@ -38,11 +40,17 @@
  * the nodes already visited per depth (mt_wdescend), since the same few
  * boundary nodes are looked up many times.
  *
- * Bounds: a span is at most two nodes either side of the span below (the
+ * Bounds: a span is at most two nodes either side of the span below. The
  * leaf span: the leaf, one sibling taken in by mt_plan_share, which only
- * happens while the span is that one leaf, and one neighbour per side for a
- * gap; a shared pair splits into leaves of >= 8, so no underfull widening
- * follows), so a
+ * happens while the span is that one leaf (then one more leaf beyond the
+ * sibling, if it shares a run there), and for gaps at most two leaves per
+ * side: a new gap at the span's edge takes in the neighbour L' if L' ends
+ * with a gap, and L' may share a run with L'' at its far edge, which takes
+ * in L''; L'' shares its near edge, so not its far one, and it stops there.
+ * Such a chain starts only where the store begins at the leaf's edge, so
+ * that side has no partial leaf: at most 16 + 16 items per side either way
+ * (a shared pair from mt_plan_share splits into leaves of >= 8, so no
+ * underfull widening follows), so a
  * depth has at most 2*16 + 1 + 2*16 leaf items or 2*10 + 5 + 2*10 children,
  * hence at most MT_SPLIT_MAX (5) new nodes per depth (mt_store_worst_case).
  * Items are counted with runs of gaps merged (mt_seq_push); leaves with
@@ -239,7 +247,8 @@ static void mt_widen(struct mt_wr *wr, unsigned d, bool left)
  * continue into the neighbouring leaf, or the old span did (a run shared by
  * two leaves, mt_node.h: the neighbour's gap counts it), take that leaf in,
  * so that the run is merged and rebuilt whole. A leaf shares runs at one
- * edge at most, so this takes at most one leaf per side. True if it widened. */
+ * edge at most, so this takes at most two leaves per side (top of file).
+ * True if it widened. */
 static bool mt_widen_for_gaps(struct mt_wr *wr, const struct mt_seq *s)
 {
 	unsigned d = wr->height - 1;

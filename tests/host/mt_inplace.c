@@ -17,6 +17,7 @@
 #include "sync/host/hostcpu.h"
 #include "sync/host/alloc_inject.h"
 #include <inttypes.h>
+#include <string.h>
 
 #define NR	3000
 #define STRIDE	0x3000ull
@@ -304,6 +305,56 @@ KTEST(mt_inplace_shared_gap)
 		 "%" PRIu64 " stores in place, expected %" PRIu64, (uint64_t)(mt.st_value - sv),
 		 2 * (NR - 2) - nfilled);
 	KT_CHECK(mt_validate(&mt) == 0, "valid at the end");
+	teardown(&mt, live0);
+}
+
+/* Runs shared across leaf edges, then stores whose span must take in two
+ * leaves on a side to merge them (helper-22's case, 2026-12-03): one-address
+ * ranges two apart fill leaves [0x1e, 0x2d], [0x2e, 0x3d], ...; erasing a
+ * leaf's first range leaves a run shared with the previous leaf, and an
+ * erase at the next leaf's edge then joins a gap that leads to it; an
+ * entry stored over a shared edge must rebuild the other leaf's gap too.
+ * After each store the tree is valid and answers every address as a model
+ * does. */
+#define CH_NR	200
+static void *ch_model[0x10 + 2 * CH_NR];
+
+static int ch_store(struct maple_tree *mt, uint64_t a, uint64_t b, void *e)
+{
+	int err = mt_store(mt, a, b, e);
+
+	for (uint64_t x = a; !err && x <= b; x++)
+		ch_model[x] = e;
+	if (err || mt_validate(mt))
+		return err ? err : -EINVAL;
+	for (uint64_t x = 0; x < ARRAY_SIZE(ch_model); x++)
+		if (mt_find(mt, x, NULL) != ch_model[x])
+			return -EIO;
+	return 0;
+}
+
+KTEST(mt_shared_chain)
+{
+	static const uint64_t ops[][3] = {	/* first, last, entry? */
+		{ 0x2e, 0x2e, 0 }, { 0x3e, 0x3e, 0 }, { 0x3e, 0x3e, 1 },
+		{ 0x5d, 0x5d, 1 }, { 0x5e, 0x5e, 0 }, { 0x6e, 0x6e, 0 }, { 0x3e, 0x5d, 0 },
+		{ 0x20, 0x7f, 1 }, { 0x4e, 0x4e, 0 }, { 0x30, 0x6f, 0 },
+		{ 0x9e, 0x9e, 0 }, { 0x9e, 0xa0, 1 },	/* overwrite a shared edge */
+	};
+	uint64_t live0 = alloc_inject_live();
+	struct maple_tree mt;
+	int err = 0;
+
+	mt_init(&mt);
+	memset(ch_model, 0, sizeof(ch_model));
+	for (uint64_t i = 0; i < CH_NR && !err; i++)
+		err = ch_store(&mt, 0x10 + 2 * i, 0x10 + 2 * i, val(i));
+	KT_REQUIRE(!err && mt.height >= 2, "build: %d, height %u", err, mt.height);
+	for (unsigned k = 0; k < ARRAY_SIZE(ops); k++) {
+		err = ch_store(&mt, ops[k][0], ops[k][1], ops[k][2] ? val(1000 + k) : NULL);
+		KT_CHECK(!err, "op %u [%#" PRIx64 ", %#" PRIx64 "]: %d", k, ops[k][0], ops[k][1],
+			 err);
+	}
 	teardown(&mt, live0);
 }
 

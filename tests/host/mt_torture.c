@@ -58,7 +58,8 @@ static void *pair_val(uint64_t i, int side) { return (void *)(uintptr_t)(0xa0000
 /* lone i (region i < NFLIP): [lone_base, +LONE_LEN) with gaps on both sides,
  * between the hole's pair and the next region, alternately erased and put
  * back exactly: in-place slot stores that leave (and refill) a run of three
- * unmerged gaps inside its leaf when it is not at a leaf's edge. */
+ * unmerged gaps, inside its leaf or, at a leaf's edge, shared with the next
+ * leaf. */
 #define LONE_LEN	0x800ull
 static uint64_t lone_base(uint64_t i) { return hole_base(i) + 2 * STABLE_LEN + 0x400; }
 static void *lone_val(uint64_t i) { return (void *)(uintptr_t)(0xb0000 + i * 16); }
