@@ -5,8 +5,8 @@
  * was written in place, and then possibly shared by two neighbouring
  * leaves), and every internal node records, per child, the largest gap
  * touching the leaves below it, a shared run counted whole on both sides.
- * A run at a leaf edge is followed into the neighbouring leaf (mt_run_extend)
- * before the request is placed in it. The search
+ * A run at a leaf edge is followed into the neighbouring leaf where the part
+ * in this leaf is too small (mt_gap_run). The search
  * visits children in address order (descending when topdown), skips any whose
  * largest gap is smaller than the request or which lies outside [lo, hi], and
  * places the request exactly (clipped to [lo, hi], aligned) in the first gap
@@ -44,6 +44,10 @@ struct mt_gapq {
 	uint64_t lo, hi, size, mask;
 	bool topdown;
 	uint64_t addr;		/* result */
+	/* The leaf searched next, if it is the current leaf's sibling (set by
+	 * the parent before each child is searched): its bounds. */
+	struct mt_node *next;
+	uint64_t nmin, nmax;
 };
 
 /* mt_run_beyond: x lies in the leaf beside the caller's. If the slot
@@ -70,17 +74,6 @@ bool mt_run_beyond(struct maple_tree *mt, uint64_t x, bool down, uint64_t *end)
 	if (gap)
 		*end = down ? a : b;
 	return gap;
-}
-
-/* mt_run_extend: [*a, *b] is a run of a leaf covering [min, max]; where it
- * reaches an edge, continue it into the neighbouring leaf (a run shared by
- * two leaves, mt_node.h), so that it is the whole gap. */
-void mt_run_extend(struct maple_tree *mt, uint64_t min, uint64_t max, uint64_t *a, uint64_t *b)
-{
-	if (*a == min && min > 0)
-		mt_run_beyond(mt, min - 1, true, a);
-	if (*b == max && max < UINT64_MAX)
-		mt_run_beyond(mt, max + 1, false, b);
 }
 
 /* mt_leaf_gap_in: the largest gap touching leaf n, which covers [min, max],
@@ -168,6 +161,51 @@ static bool mt_gap_fit(struct mt_gapq *q, uint64_t a, uint64_t b)
 /* mt_gap_leaf: place the request in the first gap of leaf n ([min, max])
  * that fits, in search order. A gap is a run of NULL slots (mt_node.h). 1,
  * 0, or -EAGAIN as mt_gap_node. */
+/* mt_gap_beyond: mt_run_beyond(x) in the search's direction, for the leaf
+ * searched next: read from q->next without a walk when it is a sibling
+ * (its slot may hold an entry, the common case), else by a walk. */
+static bool mt_gap_beyond(struct mt_gapq *q, uint64_t x, uint64_t *end)
+{
+	const struct mt_node *n = q->next;
+	uint64_t a = 0, b = 0;
+	unsigned k;
+	bool gap;
+
+	if (!n)
+		return mt_run_beyond(q->mt, x, q->topdown, end);
+	k = q->topdown ? n->nr - 1u : 0;
+	gap = !rcu_dereference(n->leaf.slot[k]);
+	if (gap)
+		mt_leaf_run(n, k, q->topdown, q->nmin, q->nmax, &a, &b);
+	if (unlikely(mt_node_dead(n)))
+		return mt_run_beyond(q->mt, x, q->topdown, end);
+	if (gap)
+		*end = q->topdown ? a : b;
+	return gap;
+}
+
+/* mt_gap_run: place the request in the run [a, b] of a leaf covering [min,
+ * max]; true if placed. A run that reaches the edge the search moves
+ * towards (min when top-down, max when bottom-up) may be shared with the
+ * leaf searched next; it is followed into that leaf when the part in this
+ * one does not fit (one walk, only then). The other way is not needed: the
+ * leaf beyond the other edge was searched first, with the whole run (or it
+ * was skipped, because the run is too small or lies beyond [lo, hi]). */
+static bool mt_gap_run(struct mt_gapq *q, uint64_t min, uint64_t max, uint64_t a, uint64_t b)
+{
+	bool down = q->topdown;
+
+	if (b < q->lo || a > q->hi)
+		return false;
+	if (mt_gap_len(a, b) >= q->size && mt_gap_fit(q, a, b))
+		return true;
+	if (down ? a != min || min == 0 : b != max || max == UINT64_MAX)
+		return false;
+	if (!mt_gap_beyond(q, down ? min - 1 : max + 1, down ? &a : &b))
+		return false;
+	return mt_gap_len(a, b) >= q->size && mt_gap_fit(q, a, b);
+}
+
 static int mt_gap_leaf(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint64_t max)
 {
 	unsigned nr = n->nr;
@@ -180,10 +218,7 @@ static int mt_gap_leaf(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint6
 			continue;
 		end = mt_leaf_run(n, i, q->topdown, min, max, &a, &b);
 		j += q->topdown ? i - end : end - i;
-		mt_run_extend(q->mt, min, max, &a, &b);
-		if (b < q->lo || a > q->hi)
-			continue;
-		if (mt_gap_len(a, b) >= q->size && mt_gap_fit(q, a, b))
+		if (mt_gap_run(q, min, max, a, b))
 			return mt_node_dead(n) ? -EAGAIN : 1;
 	}
 	return mt_node_dead(n) ? -EAGAIN : 0;
@@ -211,6 +246,13 @@ static int mt_gap_node(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint6
 		if (mt_gap_get(n, i) < q->size)
 			continue;
 		child = rcu_dereference(n->in.child[i]);
+		q->next = NULL;
+		if (q->topdown ? i > 0 : i + 1u < nr) {
+			unsigned k = q->topdown ? i - 1 : i + 1;
+
+			q->next = rcu_dereference(n->in.child[k]);
+			mt_slot_range(n, k, min, max, &q->nmin, &q->nmax);
+		}
 		if (unlikely(mt_node_dead(n)))
 			return -EAGAIN;
 		ret = mt_gap_node(q, child, lo, hi);
@@ -223,7 +265,7 @@ static int mt_gap_node(struct mt_gapq *q, struct mt_node *n, uint64_t min, uint6
 int mt_gap_find(struct maple_tree *mt, uint64_t lo, uint64_t hi, uint64_t size,
 		uint64_t align, bool topdown, uint64_t *addr)
 {
-	struct mt_gapq q = { mt, lo, hi, size, align - 1, topdown, 0 };
+	struct mt_gapq q = { mt, lo, hi, size, align - 1, topdown, 0, NULL, 0, 0 };
 	struct mt_node *root;
 	int ret;
 

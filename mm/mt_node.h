@@ -188,7 +188,7 @@ static inline void mt_slot_range(const struct mt_node *n, unsigned i, uint64_t m
 /* mt_leaf_run: the run of gaps of leaf n ([min, max]) that starts at gap
  * slot i, followed downward if down, else upward, inside n: its bounds in
  * *a, *b; returns the slot it ends at (a run shared with the neighbouring
- * leaf continues there: mt_run_extend). Each slot is loaded once, with
+ * leaf continues there: mt_run_beyond). Each slot is loaded once, with
  * rcu_dereference (RCU readers use it too). */
 static inline unsigned mt_leaf_run(const struct mt_node *n, unsigned i, bool down, uint64_t min,
 				   uint64_t max, uint64_t *a, uint64_t *b)
@@ -282,7 +282,6 @@ void mt_cool_return(struct maple_tree *mt, unsigned n);
 void mt_recycle_orphan(struct maple_tree *mt);
 /* Gaps (mt_gap.c). */
 bool mt_run_beyond(struct maple_tree *mt, uint64_t x, bool down, uint64_t *end);
-void mt_run_extend(struct maple_tree *mt, uint64_t min, uint64_t max, uint64_t *a, uint64_t *b);
 uint64_t mt_leaf_gap_in(const struct mt_node *n, uint64_t min, uint64_t max, uint64_t lo_end,
 			uint64_t hi_end);
 uint64_t mt_leaf_gap(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max);
