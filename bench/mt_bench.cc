@@ -29,6 +29,10 @@
 //                           copies a leaf and writes its parent (as every
 //                           erase and insert did before exact erases were
 //                           written in place), flat out
+//   ReadersPaired/{Mt,Rb}/N the W = 1 writer switched on and off every 10 ms
+//                           of the reader's CPU time; counter on_off: the
+//                           reader's lookups/s with it over without, from
+//                           neighbouring windows (the host's drift cancels)
 //   EnvAllocNode/MallocRbNode  the allocator cost of one node of each
 // at N = 16, 1000, 100000 ranges. Counters: bytes_per_range (Lookup).
 // JSON: --benchmark_format=json. The ratios the issue asks for are computed
@@ -39,6 +43,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <pthread.h>
 #include <thread>
@@ -324,6 +329,75 @@ template <class T> void BM_Readers(benchmark::State &st)
 	st.SetItemsProcessed(st.iterations());
 }
 
+// thread_cpu: this thread's CPU time in seconds.
+double thread_cpu()
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// The paired measurement's window, in the reader's CPU time.
+constexpr double kPairWindow = 0.01;
+
+// BM_ReadersPaired: the reader-with-writer ratio with the host's drift
+// cancelled. The writer of BM_Readers (W = 1, flat out) is switched on and
+// off in alternate windows of kPairWindow of the reader's CPU time (off: it
+// sleeps, polling every 100 us); the reader counts its lookups and CPU time
+// per kind of window. On this shared machine the reader's speed alone drifts
+// by up to 40 % between runs a few seconds apart (docs/bench-tree.md), far
+// more than the effect measured; neighbouring windows 10 ms apart see the
+// same host, so on_off = (lookups/s with the writer) / (lookups/s without)
+// measures the writer's cost alone. Partial windows at the end are dropped.
+template <class T> void BM_ReadersPaired(benchmark::State &st)
+{
+	Filled<T> f(st.range(0));
+	Layout &l = f.l;
+	T &t = f.t;
+	auto addrs = present_addrs(l, 1 << 16);
+	std::atomic<bool> stop{false}, on{false};
+	std::thread writer([&] {
+		cpu_slot.ensure();
+		uint64_t s = 555;
+		while (!stop.load(std::memory_order_relaxed)) {
+			if (!on.load(std::memory_order_relaxed)) {
+				std::this_thread::sleep_for(std::chrono::microseconds(100));
+				continue;
+			}
+			size_t i = xorshift(s) % l.first.size();
+			t.erase(l.first[i], l.last[i]);
+			t.insert(l.first[i], l.last[i], l.val(i));
+		}
+	});
+	double cpu[2] = { 0, 0 }, w0 = thread_cpu();
+	uint64_t n[2] = { 0, 0 }, cnt = 0;
+	size_t i = 0;
+	int phase = 0;
+	for (auto _ : st) {
+		void *e = t.find(addrs[i++ & 0xffff]);
+		benchmark::DoNotOptimize(e);
+		if ((++cnt & 1023) == 0) {
+			double now = thread_cpu();
+			if (now - w0 >= kPairWindow) {
+				cpu[phase] += now - w0;
+				n[phase] += cnt;
+				cnt = 0;
+				w0 = now;
+				phase ^= 1;
+				on.store(phase == 1, std::memory_order_relaxed);
+			}
+		}
+	}
+	stop = true;
+	writer.join();
+	// 0 when the run was too short for a window of each kind (google-
+	// benchmark's first, calibrating runs; bench-smoke)
+	st.counters["on_off"] = n[0] && n[1] ? (n[1] / cpu[1]) / (n[0] / cpu[0]) : 0;
+	st.counters["windows"] = (cpu[0] + cpu[1]) / kPairWindow;
+	st.SetItemsProcessed(st.iterations());
+}
+
 // What one tree node costs the host allocator (env_alloc(256) is an
 // aligned_alloc; the kernel has a slab), against the baseline's node malloc.
 void BM_EnvAllocNode(benchmark::State &st)
@@ -402,6 +476,8 @@ BENCHMARK(BM_MallocRbNode);
 BENCHMARK_TEMPLATE(BM_Readers, Mt) RSIZES;
 BENCHMARK_TEMPLATE(BM_Readers, Rb) RSIZES;
 BENCHMARK_TEMPLATE(BM_Readers, Mt)->Args({100000, 3})->Args({100000, 4})->Args({100000, 5})->Args({100000, 6});
+BENCHMARK_TEMPLATE(BM_ReadersPaired, Mt)->Arg(16)->Arg(1000)->Arg(100000);
+BENCHMARK_TEMPLATE(BM_ReadersPaired, Rb)->Arg(100000);
 
 int main(int argc, char **argv)
 {

@@ -50,6 +50,17 @@ for n in (16, 1000, 100000):
             n, 'readers ' + impl, r1['items_per_second'] / 1e6, r0['items_per_second'] / 1e6,
             r1['items_per_second'] / r0['items_per_second'],
             r1['lookups_per_wall_sec'] / r0['lookups_per_wall_sec'], r1['writes_per_wall_sec'] / 1e3, extra))
+for impl in ('Mt', 'Rb'):  # writer on/off in alternate 10 ms windows
+    for n in (16, 1000, 100000):
+        pr = b.get('BM_ReadersPaired<%s>/%d' % (impl, n))
+        if not pr:
+            continue
+        if pr['on_off'] == 0:
+            print('%-8d readers %s, writer on/off every 10 ms: run too short' % (n, impl))
+            continue
+        print('%-8d readers %s, writer on/off every 10 ms: %.2fx  (with/without writer from '
+              'neighbouring windows, reader CPU time; %.0f windows; target >= 0.9 for Mt)' % (
+                  n, impl, pr['on_off'], pr['windows']))
 spin = b.get('BM_Readers<Mt>/100000/3')
 if spin:  # the control: a neighbour spinning on registers, sharing nothing
     r0, r1 = b['BM_Readers<Mt>/100000/0'], b['BM_Readers<Mt>/100000/1']
