@@ -266,23 +266,44 @@ template <class T> void BM_Gap(benchmark::State &st)
 // reader's slowdown measures interference per write, not writer speed.
 constexpr double kPacedWrites = 200000;
 
+// churn_pair: the benchmark writer's step: erase a random range of l from t
+// and put it back (two stores).
+template <class T> void churn_pair(T &t, const Layout &l, uint64_t &s)
+{
+	size_t i = xorshift(s) % l.first.size();
+
+	t.erase(l.first[i], l.last[i]);
+	t.insert(l.first[i], l.last[i], l.val(i));
+}
+
+// A reader benchmark's fixture: the filled structure and the present
+// addresses its reader looks up, in turn.
+template <class T> struct ReaderFixture : Filled<T> {
+	std::vector<uint64_t> addrs;
+	size_t next = 0;
+	explicit ReaderFixture(size_t n) : Filled<T>(n), addrs(present_addrs(this->l, 1 << 16)) {}
+	void lookup()
+	{
+		void *e = this->t.find(addrs[next++ & 0xffff]);
+		benchmark::DoNotOptimize(e);
+	}
+};
+
 // One reader (the benchmark thread) and, if st.range(1), one writer thread
 // churning erase/insert of random ranges for the whole measurement (flat out,
 // or paced at kPacedWrites if st.range(1) == 2: batches of 64 writes, then
 // sleep until the schedule catches up).
 template <class T> void BM_Readers(benchmark::State &st)
 {
-	Filled<T> f(st.range(0));
+	ReaderFixture<T> f(st.range(0));
 	Layout &l = f.l;
-	T &t = f.t;
-	auto addrs = present_addrs(l, 1 << 16);
 	std::atomic<bool> stop{false};
 	std::atomic<uint64_t> writes{0};
 	std::thread writer;
 	std::unique_ptr<Filled<T>> own;	// W = 4: the writer's own tree
 	if (st.range(1) == 4)
 		own = std::make_unique<Filled<T>>(st.range(0));
-	T &wt = own ? own->t : t;
+	T &wt = own ? own->t : f.t;
 	if (st.range(1) == 3)
 		writer = std::thread([&] { bench_spin(stop, nullptr); });
 	else if (st.range(1))
@@ -293,6 +314,7 @@ template <class T> void BM_Readers(benchmark::State &st)
 			auto w0 = std::chrono::steady_clock::now();
 			while (!stop.load(std::memory_order_relaxed)) {
 				size_t i = xorshift(s) % l.first.size();
+
 				if (st.range(1) == 5) {	// Mt only: value-only stores
 					wt.restore(l.first[i], l.last[i], l.val(i, 1));
 					wt.restore(l.first[i], l.last[i], l.val(i));
@@ -310,12 +332,9 @@ template <class T> void BM_Readers(benchmark::State &st)
 			}
 			writes = n;
 		});
-	size_t i = 0;
 	auto t0 = std::chrono::steady_clock::now();
-	for (auto _ : st) {
-		void *e = t.find(addrs[i++ & 0xffff]);
-		benchmark::DoNotOptimize(e);
-	}
+	for (auto _ : st)
+		f.lookup();
 	double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 	stop = true;
 	if (writer.joinable())
@@ -352,10 +371,7 @@ constexpr double kPairWindow = 0.01;
 // measures the writer's cost alone. Partial windows at the end are dropped.
 template <class T> void BM_ReadersPaired(benchmark::State &st)
 {
-	Filled<T> f(st.range(0));
-	Layout &l = f.l;
-	T &t = f.t;
-	auto addrs = present_addrs(l, 1 << 16);
+	ReaderFixture<T> f(st.range(0));
 	std::atomic<bool> stop{false}, on{false};
 	std::thread writer([&] {
 		cpu_slot.ensure();
@@ -365,18 +381,14 @@ template <class T> void BM_ReadersPaired(benchmark::State &st)
 				std::this_thread::sleep_for(std::chrono::microseconds(100));
 				continue;
 			}
-			size_t i = xorshift(s) % l.first.size();
-			t.erase(l.first[i], l.last[i]);
-			t.insert(l.first[i], l.last[i], l.val(i));
+			churn_pair(f.t, f.l, s);
 		}
 	});
 	double cpu[2] = { 0, 0 }, w0 = thread_cpu();
 	uint64_t n[2] = { 0, 0 }, cnt = 0;
-	size_t i = 0;
 	int phase = 0;
 	for (auto _ : st) {
-		void *e = t.find(addrs[i++ & 0xffff]);
-		benchmark::DoNotOptimize(e);
+		f.lookup();
 		if ((++cnt & 1023) == 0) {
 			double now = thread_cpu();
 			if (now - w0 >= kPairWindow) {
