@@ -123,16 +123,6 @@ uint64_t mt_node_gap(struct maple_tree *mt, const struct mt_node *n, uint64_t mi
 	return best;
 }
 
-/* mt_leaf_crosses: does leaf n ([min, max]) share a run with its neighbour
- * on the right (right) or on the left? Writer lock held. */
-bool mt_leaf_crosses(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max,
-		     bool right)
-{
-	if (right)
-		return !n->leaf.slot[n->nr - 1] && max < UINT64_MAX && !mt_find(mt, max + 1, NULL);
-	return !n->leaf.slot[0] && min > 0 && !mt_find(mt, min - 1, NULL);
-}
-
 /* mt_gap_fit: place the request in the gap [a, b]; true and q->addr set if
  * it fits inside [lo, hi] at the requested alignment. */
 static bool mt_gap_fit(struct mt_gapq *q, uint64_t a, uint64_t b)

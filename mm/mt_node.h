@@ -261,6 +261,25 @@ static inline uint64_t mt_gap_len(uint64_t first, uint64_t last)
 	return len ? len : UINT64_MAX;
 }
 
+/* The in-place store path's state (mt_store.c, mt_shared.c): the path to
+ * one leaf, and the new leaf's items when it is rebuilt. */
+struct mt_fast {
+	struct mt_node *path[MT_MAX_HEIGHT];	/* old nodes, root first */
+	unsigned off[MT_MAX_HEIGHT];		/* child taken at each depth */
+	uint64_t min, max;			/* the leaf's bounds */
+	uint64_t pmin, pmax;			/* its parent's (height > 1) */
+	uint64_t lo, hi;			/* its slot covering first */
+	struct mt_item it[MT_LEAF_SLOTS + 2];	/* the new leaf's items */
+	unsigned n;
+};
+
+int mt_fast_walk(struct maple_tree *mt, struct mt_fast *f, uint64_t first, uint64_t last,
+		 bool insert);
+uint64_t mt_fast_reach(struct maple_tree *mt, const struct mt_fast *f, bool right);
+void mt_neighbour_gaps(struct maple_tree *mt, const struct mt_fast *f, unsigned i, bool right);
+bool mt_fast_edge_ok(struct maple_tree *mt, const struct mt_fast *f, const struct mt_node *leaf,
+		     unsigned i, bool right);
+
 /* Stores (mt_write.c, mt_store.c). */
 void mt_replace_child(struct maple_tree *mt, struct mt_node *const *path, const unsigned *off,
 		      unsigned depth, struct mt_node *fresh, uint64_t gap);
@@ -286,8 +305,6 @@ uint64_t mt_leaf_gap_in(const struct mt_node *n, uint64_t min, uint64_t max, uin
 			uint64_t hi_end);
 uint64_t mt_leaf_gap(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max);
 uint64_t mt_node_gap(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max);
-bool mt_leaf_crosses(struct maple_tree *mt, const struct mt_node *n, uint64_t min, uint64_t max,
-		     bool right);
 unsigned mt_store_worst_case(unsigned height);
 
 #endif
