@@ -314,17 +314,18 @@ template <class T> void BM_Readers(benchmark::State &st)
 			bool paced = st.range(1) == 2;
 			auto w0 = std::chrono::steady_clock::now();
 			while (!stop.load(std::memory_order_relaxed)) {
-				size_t i = xorshift(s) % l.first.size();
-
 				if (st.range(1) == 5) {	// Mt only: value-only stores
+					size_t i = xorshift(s) % l.first.size();
+
 					wt.restore(l.first[i], l.last[i], l.val(i, 1));
 					wt.restore(l.first[i], l.last[i], l.val(i));
 				} else if (st.range(1) == 6) {	// Mt only: copying stores
+					size_t i = xorshift(s) % l.first.size();
+
 					wt.erase(l.first[i], l.last[i]);
 					wt.insert(l.first[i], l.last[i] - 0x800, l.val(i));
 				} else {
-					wt.erase(l.first[i], l.last[i]);
-					wt.insert(l.first[i], l.last[i], l.val(i));
+					churn_pair(wt, l, s);
 				}
 				n += 2;
 				if (paced && n % 64 == 0)

@@ -57,7 +57,7 @@ struct mt_gapq {
  * reader or writer lock; restarts if the leaf died under it. */
 bool mt_run_beyond(struct maple_tree *mt, uint64_t x, bool down, uint64_t *end)
 {
-	uint64_t min, max, a = 0, b = 0;
+	uint64_t min, max, e = 0;
 	struct mt_node *n;
 	bool gap;
 
@@ -65,14 +65,10 @@ bool mt_run_beyond(struct maple_tree *mt, uint64_t x, bool down, uint64_t *end)
 		n = mt_leaf_walk(mt, x, &min, &max);
 		if (!n)
 			return false;
-		unsigned i = mt_slot_find(n, x);
-
-		gap = !rcu_dereference(n->leaf.slot[i]);
-		if (gap)
-			mt_leaf_run(n, i, down, min, max, &a, &b);
+		gap = mt_leaf_run_end(n, mt_slot_find(n, x), down, min, max, &e);
 	} while (mt_node_dead(n));
 	if (gap)
-		*end = down ? a : b;
+		*end = e;
 	return gap;
 }
 
@@ -157,20 +153,16 @@ static bool mt_gap_fit(struct mt_gapq *q, uint64_t a, uint64_t b)
 static bool mt_gap_beyond(struct mt_gapq *q, uint64_t x, uint64_t *end)
 {
 	const struct mt_node *n = q->next;
-	uint64_t a = 0, b = 0;
-	unsigned k;
+	uint64_t e = 0;
 	bool gap;
 
 	if (!n)
 		return mt_run_beyond(q->mt, x, q->topdown, end);
-	k = q->topdown ? n->nr - 1u : 0;
-	gap = !rcu_dereference(n->leaf.slot[k]);
-	if (gap)
-		mt_leaf_run(n, k, q->topdown, q->nmin, q->nmax, &a, &b);
+	gap = mt_leaf_run_end(n, q->topdown ? n->nr - 1u : 0, q->topdown, q->nmin, q->nmax, &e);
 	if (unlikely(mt_node_dead(n)))
 		return mt_run_beyond(q->mt, x, q->topdown, end);
 	if (gap)
-		*end = q->topdown ? a : b;
+		*end = e;
 	return gap;
 }
 

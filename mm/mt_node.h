@@ -210,6 +210,22 @@ static inline unsigned mt_leaf_run(const struct mt_node *n, unsigned i, bool dow
 	}
 }
 
+/* mt_leaf_run_end: if slot i of leaf n ([min, max]) is a gap, where its
+ * run ends inside n going down (toward min) if down, else up, in *end;
+ * false (and *end untouched) if an entry is there. Readers check
+ * mt_node_dead(n) before trusting *end. */
+static inline bool mt_leaf_run_end(const struct mt_node *n, unsigned i, bool down, uint64_t min,
+				   uint64_t max, uint64_t *end)
+{
+	uint64_t a, b;
+
+	if (rcu_dereference(n->leaf.slot[i]))
+		return false;
+	mt_leaf_run(n, i, down, min, max, &a, &b);
+	*end = down ? a : b;
+	return true;
+}
+
 /* mt_node_prefetch: start loading all four lines of a node we are about to
  * search or write, so that they miss in parallel, not one by one. A hint:
  * harmless on any address. */

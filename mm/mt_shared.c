@@ -63,19 +63,10 @@ static bool mt_fast_beside(struct maple_tree *mt, const struct mt_fast *f, bool 
 static bool mt_fast_side(struct maple_tree *mt, const struct mt_fast *f, bool right,
 			 struct mt_fast *g, uint64_t *end)
 {
-	const struct mt_node *nb;
-	uint64_t a, b;
-	unsigned j;
+	unsigned h = mt->height;
 
-	if (!mt_fast_beside(mt, f, right, g))
-		return false;
-	nb = g->path[mt->height - 1];
-	j = g->off[mt->height - 1];
-	if (nb->leaf.slot[j])
-		return false;
-	mt_leaf_run(nb, j, !right, g->min, g->max, &a, &b);
-	*end = right ? b : a;
-	return true;
+	return mt_fast_beside(mt, f, right, g) &&
+	       mt_leaf_run_end(g->path[h - 1], g->off[h - 1], !right, g->min, g->max, end);
 }
 
 /* mt_fast_reach: where the gap at the right (right) or left edge of the
